@@ -1,0 +1,43 @@
+/**
+ * Typed errors with a stable `code`, a `retriable` flag and context.
+ * Code branches on `code` / `retriable`, never on message text.
+ */
+export type UmbraErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'DECODE_FAILED'
+  | 'VALIDATION_FAILED'
+  | 'SCHEMA_UNKNOWN'
+  | 'MIGRATION_CHANGED'
+  | 'MIGRATION_FAILED'
+  | 'STORE_UNAVAILABLE'
+  | 'KAFKA_UNAVAILABLE'
+  | 'CANDIDATE_TIMEOUT'
+  | 'CANDIDATE_HTTP_ERROR'
+  | 'CANDIDATE_REFUSED'
+  | 'CANDIDATE_BAD_OUTPUT'
+  | 'CANDIDATE_FAILED'
+  | 'BAD_ARGUMENT'
+  | 'NOT_FOUND';
+
+export class UmbraError extends Error {
+  readonly code: UmbraErrorCode;
+  readonly retriable: boolean;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: UmbraErrorCode,
+    message: string,
+    opts: { retriable?: boolean; context?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'UmbraError';
+    this.code = code;
+    this.retriable = opts.retriable ?? false;
+    this.context = Object.freeze({ ...(opts.context ?? {}) });
+  }
+}
+
+export function isUmbraError(e: unknown, code?: UmbraErrorCode): e is UmbraError {
+  return e instanceof UmbraError && (code === undefined || e.code === code);
+}
