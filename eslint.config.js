@@ -1,6 +1,6 @@
 import tseslint from 'typescript-eslint';
 
-const adapters = ['kafkajs', '@clickhouse/client', 'chdb', 'chdb/*', 'avsc', 'undici', 'pino', 'prom-client', 'node:http', 'node:fs', 'node:fs/promises', 'yaml', 'zod'];
+const adapters = ['kafkajs', '@clickhouse/client', 'chdb', 'chdb/*', 'avsc', 'undici', 'pino', 'prom-client', 'node:http', 'node:fs', 'node:fs/promises', 'yaml'];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/.umbra/**'] },

@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    pool: 'forks',
+    // Two cores: one file per core at a time.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     projects: [
       {
         test: {
@@ -21,7 +24,6 @@ export default defineConfig({
           globalSetup: ['test/global-setup.ts'],
           // chDB is one engine per process: every integration file gets its own worker process.
           pool: 'forks',
-          poolOptions: { forks: { singleFork: false, maxForks: 2, minForks: 1 } },
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -8,15 +8,25 @@ export type UmbraErrorCode =
   | 'DECODE_FAILED'
   | 'VALIDATION_FAILED'
   | 'SCHEMA_UNKNOWN'
+  /** The schema registry failed or refused; `retriable` for network errors, timeouts, 429 and 5xx. */
+  | 'REGISTRY_FAILED'
   | 'MIGRATION_CHANGED'
   | 'MIGRATION_FAILED'
+  | 'MIGRATION_INVALID'
   | 'STORE_UNAVAILABLE'
+  | 'STORE_QUERY_FAILED'
+  | 'STORE_CONFLICT'
   | 'KAFKA_UNAVAILABLE'
+  | 'KAFKA_FAILED'
   | 'CANDIDATE_TIMEOUT'
   | 'CANDIDATE_HTTP_ERROR'
   | 'CANDIDATE_REFUSED'
   | 'CANDIDATE_BAD_OUTPUT'
   | 'CANDIDATE_FAILED'
+  /** The event's input cannot be mapped to the candidate's request (not JSON, placeholder path missing, unsupported feature). */
+  | 'CANDIDATE_BAD_INPUT'
+  /** The caller aborted the replay (shutdown) or the candidate client was closed; not a candidate outcome. */
+  | 'CANDIDATE_ABORTED'
   | 'BAD_ARGUMENT'
   | 'NOT_FOUND';
 
