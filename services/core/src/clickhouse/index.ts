@@ -1,0 +1,36 @@
+export {
+  createClickHouse,
+  DEFAULT_DATA_DIR,
+  type ClickHouse,
+  type ClickHouseMode,
+  type ClickHouseOptions,
+} from './client.ts';
+export { clickHouseErrorType, isClickHouseError, toStoreError } from './errors.ts';
+export { insertRows, queryRows, runStatement, type InsertOptions, type QueryParams } from './io.ts';
+export {
+  assertIdempotent,
+  checksumOf,
+  migrate,
+  MIGRATIONS_DIR,
+  MIGRATIONS_TABLE,
+  readMigrations,
+  RETENTION_TABLES,
+  retentionDaysOf,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationFile,
+  type RetentionResult,
+} from './migrate.ts';
+export {
+  renderClusterMigrations,
+  renderClusterVariant,
+  type ClusterVariantOptions,
+} from './cluster.ts';
+export {
+  requestEventToRow,
+  shadowPairToRow,
+  toDateTime64,
+  type RequestEventRow,
+  type ShadowPairRow,
+} from './rows.ts';
+export { loadSql, quoteString, splitStatements, SQL_DIR } from './sql.ts';

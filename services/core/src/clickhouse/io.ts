@@ -1,0 +1,100 @@
+import { Readable } from 'node:stream';
+import { drainStream } from '@clickhouse/client';
+import { UmbraError } from '../errors.ts';
+import type { ClickHouse } from './client.ts';
+import { toStoreError } from './errors.ts';
+import { quoteString } from './sql.ts';
+
+export type QueryParams = Record<string, unknown>;
+
+const TABLE = /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface InsertOptions {
+  /**
+   * Makes a retried insert of the same batch a no-op: the store keeps the first block with this
+   * token (tables need a deduplication window, see sql/migrations). Use one token per batch,
+   * derived from what the batch is, e.g. topic/partition/offset range.
+   */
+  dedupToken?: string;
+}
+
+/**
+ * Inserts rows (objects with the same keys, those of the first row) as JSONCompactEachRow. DateTime64 columns take 'YYYY-MM-DD hh:mm:ss.SSS' UTC strings
+ * (see `toDateTime64`), ISO strings, `Date`s or integer epoch milliseconds.
+ *
+ * The settings travel in the INSERT's own SETTINGS clause, not as client settings: chDB turns
+ * client settings into session-wide `SET`s, so a dedup token would stick to the session and
+ * silently drop the next, different batch.
+ */
+export async function insertRows(
+  ch: ClickHouse,
+  table: string,
+  rows: readonly object[],
+  opts: InsertOptions = {},
+): Promise<{ rows: number }> {
+  if (!TABLE.test(table))
+    throw new UmbraError('BAD_ARGUMENT', `not a table name: ${JSON.stringify(table)}`);
+  if (rows.length === 0) return { rows: 0 };
+  const settings = [`date_time_input_format = 'best_effort'`];
+  if (opts.dedupToken !== undefined) {
+    if (opts.dedupToken === '')
+      throw new UmbraError('BAD_ARGUMENT', 'dedupToken must not be empty');
+    settings.push(`insert_deduplication_token = ${quoteString(opts.dedupToken)}`);
+  }
+  // JSONCompactEachRow with an explicit column list: the engine parses about twice as fast
+  // without the keys repeated on every row (measured on chDB 26.7: 20 000 pairs 2.7 s -> 1.25 s).
+  const columns = Object.keys(rows[0]!);
+  let body = '';
+  for (const row of rows) {
+    const r = row as Record<string, unknown>;
+    body += JSON.stringify(columns.map((c) => r[c] ?? null));
+    body += '\n';
+  }
+  try {
+    const result = await ch.client.exec({
+      query: `INSERT INTO ${table} (${columns.map((c) => `\`${c}\``).join(', ')}) SETTINGS ${settings.join(', ')} FORMAT JSONCompactEachRow`,
+      values: Readable.from([body]),
+    });
+    // Consume the (empty) response so the HTTP socket goes back to the pool.
+    await drainStream(result.stream);
+  } catch (e) {
+    throw toStoreError(e, `inserting ${rows.length} rows into ${table}`, {
+      table,
+      rows: rows.length,
+      dedupToken: opts.dedupToken,
+    });
+  }
+  return { rows: rows.length };
+}
+
+/** Runs a SELECT with `{name:Type}` parameters and returns its rows (JSONEachRow). */
+export async function queryRows<T = Record<string, unknown>>(
+  ch: ClickHouse,
+  sql: string,
+  params: QueryParams = {},
+): Promise<T[]> {
+  try {
+    const rs = await ch.client.query({ query: sql, format: 'JSONEachRow', query_params: params });
+    return await rs.json<T>();
+  } catch (e) {
+    throw toStoreError(e, 'query failed', { sql: excerpt(sql) });
+  }
+}
+
+/** Runs one statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
+export async function runStatement(
+  ch: ClickHouse,
+  sql: string,
+  params: QueryParams = {},
+): Promise<void> {
+  try {
+    await ch.client.command({ query: sql, query_params: params });
+  } catch (e) {
+    throw toStoreError(e, 'statement failed', { sql: excerpt(sql) });
+  }
+}
+
+function excerpt(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat;
+}

@@ -1,0 +1,134 @@
+import { UmbraError } from '../errors.ts';
+import type { RequestEvent, ShadowPair } from '../domain/events.ts';
+
+/**
+ * Epoch milliseconds as a DateTime64(3) literal in UTC, 'YYYY-MM-DD hh:mm:ss.SSS'. A string
+ * is exact on every ClickHouse version; how a bare number is read depends on the column's
+ * scale and the server's input settings.
+ */
+export function toDateTime64(epochMs: number): string {
+  if (!Number.isFinite(epochMs))
+    throw new UmbraError('BAD_ARGUMENT', `not a time in epoch milliseconds: ${epochMs}`);
+  const d = new Date(Math.round(epochMs));
+  const year = d.getUTCFullYear();
+  // DateTime64's range; beyond it the ISO form changes shape and ClickHouse would clamp.
+  if (year < 1900 || year > 2299)
+    throw new UmbraError('BAD_ARGUMENT', `time outside DateTime64 range: ${epochMs}`);
+  return d.toISOString().slice(0, 23).replace('T', ' ');
+}
+
+function flag(value: boolean): 0 | 1 {
+  return value ? 1 : 0;
+}
+
+/** The columns of `shadow_pairs` (sql/migrations/001_shadow_pairs.sql). */
+export interface ShadowPairRow {
+  experiment: string;
+  candidate: string;
+  role: string;
+  event_id: string;
+  event_time: string;
+  arm: string;
+  baseline_model: string;
+  baseline_version: string;
+  attributes: Record<string, string>;
+  task: string;
+  baseline_output: string | null;
+  candidate_output: string | null;
+  baseline_latency_ms: number;
+  candidate_latency_ms: number;
+  baseline_status: string;
+  candidate_status: string;
+  candidate_error: string | null;
+  agree: 0 | 1;
+  baseline_label: string | null;
+  candidate_label: string | null;
+  baseline_value: number | null;
+  candidate_value: number | null;
+  abs_error: number | null;
+  rel_error: number | null;
+  within_tolerance: 0 | 1 | null;
+  baseline_ranking: string[];
+  candidate_ranking: string[];
+  topk_overlap: number | null;
+  jaccard: number | null;
+  rbo: number | null;
+  diff_paths: string[];
+  replayed_at: string;
+}
+
+export function shadowPairToRow(pair: ShadowPair): ShadowPairRow {
+  return {
+    experiment: pair.experiment,
+    candidate: pair.candidate,
+    role: pair.role,
+    event_id: pair.eventId,
+    event_time: toDateTime64(pair.eventTime),
+    arm: pair.arm,
+    baseline_model: pair.baselineModel,
+    baseline_version: pair.baselineVersion,
+    attributes: pair.attributes,
+    task: pair.task,
+    baseline_output: pair.baselineOutput,
+    candidate_output: pair.candidateOutput,
+    baseline_latency_ms: pair.baselineLatencyMs,
+    candidate_latency_ms: pair.candidateLatencyMs,
+    baseline_status: pair.baselineStatus,
+    candidate_status: pair.candidateStatus,
+    candidate_error: pair.candidateError,
+    agree: flag(pair.agree),
+    baseline_label: pair.baselineLabel,
+    candidate_label: pair.candidateLabel,
+    baseline_value: pair.baselineValue,
+    candidate_value: pair.candidateValue,
+    abs_error: pair.absError,
+    rel_error: pair.relError,
+    within_tolerance: pair.withinTolerance === null ? null : flag(pair.withinTolerance),
+    baseline_ranking: pair.baselineRanking,
+    candidate_ranking: pair.candidateRanking,
+    topk_overlap: pair.topkOverlap,
+    jaccard: pair.jaccard,
+    rbo: pair.rbo,
+    diff_paths: pair.diffPaths,
+    replayed_at: toDateTime64(pair.replayedAt),
+  };
+}
+
+/** The columns of `request_events` (sql/migrations/002_request_events.sql). */
+export interface RequestEventRow {
+  event_id: string;
+  event_time: string;
+  model_name: string;
+  model_version: string;
+  arm: string;
+  input: string;
+  output: string | null;
+  latency_ms: number;
+  status: string;
+  error_message: string | null;
+  attributes: Record<string, string>;
+  trace_id: string | null;
+  ingested_at: string;
+}
+
+/**
+ * `ingestedAt` (epoch ms) is the ReplacingMergeTree version: a re-ingested event replaces the
+ * earlier row. `tapSampleRate` has no column yet and is not stored.
+ */
+export function requestEventToRow(event: RequestEvent, ingestedAt: number): RequestEventRow {
+  return {
+    event_id: event.eventId,
+    event_time: toDateTime64(event.eventTime),
+    model_name: event.model.name,
+    model_version: event.model.version,
+    arm: event.arm,
+    input: event.input,
+    output: event.output,
+    latency_ms: event.latencyMs,
+    status: event.status,
+    error_message: event.errorMessage,
+    attributes: event.attributes,
+    trace_id: event.traceId,
+    ingested_at: toDateTime64(ingestedAt),
+  };
+}

@@ -1,0 +1,40 @@
+import type { ShadowPair } from '../domain/events.ts';
+
+/** A complete, valid pair for tests; override what the test is about. */
+export function samplePair(overrides: Partial<ShadowPair> = {}): ShadowPair {
+  return {
+    experiment: 'exp-1',
+    candidate: 'fraud-v2',
+    role: 'candidate',
+    eventId: 'evt-1',
+    eventTime: Date.UTC(2030, 0, 2, 3, 4, 5, 678),
+    arm: 'stable',
+    baselineModel: 'fraud',
+    baselineVersion: 'v1',
+    attributes: { region: 'eu' },
+    task: 'classification',
+    baselineOutput: '{"label":"ok"}',
+    candidateOutput: '{"label":"fraud"}',
+    baselineLatencyMs: 12.5,
+    candidateLatencyMs: 20,
+    baselineStatus: 'ok',
+    candidateStatus: 'ok',
+    candidateError: null,
+    agree: false,
+    baselineLabel: 'ok',
+    candidateLabel: 'fraud',
+    baselineValue: 0.1,
+    candidateValue: 0.9,
+    absError: null,
+    relError: null,
+    withinTolerance: null,
+    baselineRanking: [],
+    candidateRanking: [],
+    topkOverlap: null,
+    jaccard: null,
+    rbo: null,
+    diffPaths: ['$.label'],
+    replayedAt: Date.UTC(2030, 0, 2, 3, 4, 6, 1),
+    ...overrides,
+  };
+}
