@@ -1,1 +1,11 @@
-export {};
+export * from './config.ts';
+export * from './pipeline.ts';
+export * from './sink.ts';
+export * from './replayer.ts';
+export * from './runners.ts';
+export * from './kafka-runner.ts';
+export * from './store.ts';
+export * from './metrics.ts';
+export * from './service.ts';
+export * from './candidates/index.ts';
+export * from './demo/traffic.ts';

@@ -1,0 +1,69 @@
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadYamlConfig, parseConfig } from '@umbra/core';
+import { outputSpecSchema } from '@umbra/core/domain';
+import { candidateConfigSchema } from './candidates/index.ts';
+
+const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" or "-"');
+
+export const experimentConfigSchema = z
+  .object({
+    /** The experiment: a named set of candidates evaluated against a baseline on a stream. */
+    experiment: name,
+    source: z
+      .object({
+        kafka: z
+          .object({
+            topic: z.string().min(1).optional(),
+            groupId: z.string().min(1).optional(),
+            fromBeginning: z.boolean().default(true),
+            partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(2),
+          })
+          .strict()
+          .optional(),
+        file: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    baseline: z
+      .object({
+        /** The model that served the events, as named in them; other models' events are stored but not replayed. */
+        model: z.string().min(1),
+        version: z.string().min(1).optional(),
+        /** Replay the baseline itself (A/A) so reports can subtract its own nondeterminism. */
+        replay: candidateConfigSchema.optional(),
+      })
+      .strict(),
+    output: outputSpecSchema,
+    candidates: z
+      .array(candidateConfigSchema)
+      .min(1, 'at least one candidate')
+      .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'candidate names must be unique'),
+    /** Event attributes that name segments (region, client, input class, ...). */
+    segments: z.array(z.string().min(1)).default([]),
+    store: z
+      .object({
+        batchPairs: z.number().int().min(1).max(1_000_000).default(20_000),
+        flushIntervalMs: z.number().int().min(10).max(60_000).default(500),
+        /** Pairs held in memory before consumption waits for the store (bounds memory when it is down). */
+        maxPendingPairs: z.number().int().min(1).default(100_000),
+        retryMaxDelayMs: z.number().int().min(10).default(5_000),
+        requestEvents: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ExperimentConfig = z.output<typeof experimentConfigSchema>;
+
+export const NOISE_CANDIDATE = 'baseline-aa';
+
+/** Loads an experiment file; module candidate paths resolve from the file's directory. */
+export function loadExperimentConfig(path: string): Readonly<ExperimentConfig> & { baseDir: string } {
+  return { ...loadYamlConfig(experimentConfigSchema, path), baseDir: dirname(resolve(path)) };
+}
+
+export function parseExperimentConfig(raw: unknown, source = 'experiment'): Readonly<ExperimentConfig> {
+  return parseConfig(experimentConfigSchema, raw, source);
+}

@@ -1,0 +1,116 @@
+import type { Logger, Registry } from '@umbra/core';
+import type { KafkaBus } from '@umbra/core/kafka';
+import type { ClickHouse } from '@umbra/core/clickhouse';
+import { createCandidateClient, type CandidateClient } from './candidates/index.ts';
+import { NOISE_CANDIDATE, type ExperimentConfig } from './config.ts';
+import { createKafkaDeadLetters, runKafkaReplayer, type Decode, type KafkaRun } from './kafka-runner.ts';
+import { createReplayerMetrics, type ReplayerMetrics } from './metrics.ts';
+import { createPairMaker, type ReplayTarget } from './pipeline.ts';
+import { createReplayer, type Replayer } from './replayer.ts';
+import { createPairSink, type PairWriter } from './sink.ts';
+import { createClickHouseWriter } from './store.ts';
+
+export interface ReplayerServiceDeps {
+  experiment: Readonly<ExperimentConfig>;
+  /** Where module candidates' paths resolve from (the experiment file's directory). */
+  baseDir: string;
+  ch: ClickHouse;
+  logger: Logger;
+  registry?: Registry;
+  /** The storage edge; defaults to ClickHouse. Fault tests wrap it. */
+  writer?: PairWriter;
+  kafka?: { bus: KafkaBus; topic: string; deadLetterTopic: string; decode: Decode; chunkSize?: number };
+}
+
+export interface ReplayerService {
+  replayer: Replayer;
+  metrics?: ReplayerMetrics;
+  candidates: CandidateClient[];
+  /** Starts consuming Kafka (needs `kafka` deps). */
+  startKafka(): Promise<KafkaRun>;
+  close(): Promise<void>;
+}
+
+/** Builds the replayer from its config and adapters; `main` and tests both call this. */
+export async function createReplayerService(deps: ReplayerServiceDeps): Promise<ReplayerService> {
+  const { experiment: cfg, logger } = deps;
+  const log = logger.child({ experiment: cfg.experiment });
+  const candidates: CandidateClient[] = [];
+  const targets: ReplayTarget[] = [];
+  for (const c of cfg.candidates) {
+    const client = await createCandidateClient(c, { baseDir: deps.baseDir });
+    candidates.push(client);
+    targets.push({ client, role: 'candidate', sampleRate: c.sampleRate });
+  }
+  if (cfg.baseline.replay) {
+    const client = await createCandidateClient({ ...cfg.baseline.replay, name: NOISE_CANDIDATE }, { baseDir: deps.baseDir });
+    candidates.push(client);
+    targets.push({ client, role: 'noise', sampleRate: cfg.baseline.replay.sampleRate });
+  }
+  const pairMaker = createPairMaker({ experiment: cfg.experiment, baseline: cfg.baseline, output: cfg.output, targets });
+  const sink = createPairSink(deps.writer ?? createClickHouseWriter(deps.ch), cfg.store);
+
+  const producer = deps.kafka ? deps.kafka.bus.producer() : null;
+  const replayer = createReplayer({
+    pairMaker,
+    sink,
+    deadLetters: producer && deps.kafka ? createKafkaDeadLetters(producer, deps.kafka.deadLetterTopic) : null,
+    storeRequestEvents: cfg.store.requestEvents,
+    logger: log,
+  });
+
+  const metrics = deps.registry ? createReplayerMetrics(deps.registry) : undefined;
+  if (metrics) {
+    replayer.on('outcome', (o) => {
+      metrics.candidateLatency.observe({ candidate: o.candidate, status: o.status }, o.latencyMs / 1000);
+      if (o.status !== 'ok') metrics.candidateErrors.inc({ candidate: o.candidate, status: o.status, code: o.errorCode ?? 'unknown' });
+    });
+    replayer.on('replayed', (r) => metrics.eventsReplayed.inc({ experiment: cfg.experiment }, r.events - r.skipped));
+    replayer.on('deadLetter', (l) => metrics.deadLetters.inc({ reason: l.reason }));
+    sink.on('flush', (f) => {
+      metrics.pairsStored.inc({ experiment: cfg.experiment }, f.pairs);
+      metrics.flushRows.observe(f.pairs);
+      metrics.flushDuration.observe(f.durationMs / 1000);
+      metrics.storeHealthy.set(1);
+    });
+    sink.on('retry', () => {
+      metrics.storeRetries.inc();
+      metrics.storeHealthy.set(0);
+    });
+    sink.on('stored', () => metrics.pendingPairs.set(sink.pendingPairs));
+  }
+  sink.on('retry', ({ attempt, delayMs, error }) =>
+    log.warn({ attempt, delayMs: Math.round(delayMs), err: error }, 'store write failed; consumption waits and the write is retried'),
+  );
+
+  let run: KafkaRun | null = null;
+  return {
+    replayer,
+    ...(metrics ? { metrics } : {}),
+    candidates,
+    async startKafka() {
+      if (!deps.kafka || !producer) throw new Error('createReplayerService: kafka deps are required to consume Kafka');
+      const source = cfg.source.kafka;
+      await producer.connect();
+      run = await runKafkaReplayer({
+        bus: deps.kafka.bus,
+        topic: deps.kafka.topic,
+        groupId: source?.groupId ?? `umbra-replayer.${cfg.experiment}`,
+        fromBeginning: source?.fromBeginning ?? true,
+        partitionsConsumedConcurrently: source?.partitionsConsumedConcurrently ?? 2,
+        replayer,
+        decode: deps.kafka.decode,
+        logger: log,
+        ...(metrics ? { metrics } : {}),
+        ...(deps.kafka.chunkSize ? { chunkSize: deps.kafka.chunkSize } : {}),
+      });
+      return run;
+    },
+    async close() {
+      if (run) await run.stop();
+      await sink.close();
+      await producer?.disconnect();
+      await Promise.all(candidates.map((c) => c.close()));
+    },
+  };
+}
