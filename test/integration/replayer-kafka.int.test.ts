@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { silentLogger } from '@umbra/core';
+import { createRegistry, serveMetrics, silentLogger } from '@umbra/core';
 import { decodeRequestEvent } from '@umbra/core/avro';
 import { createClickHouse, migrate, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { createReplayerService, generateTraffic, parseExperimentConfig, type ReplayerService } from '@umbra/replayer';
@@ -18,6 +18,7 @@ describe('replayer on the real broker and chDB: 10 000 events, 1 % corrupt, v1 +
   let server: Awaited<ReturnType<typeof spawnModelServer>>;
   let service: ReplayerService;
   let produced: ProducedSet;
+  const registry = createRegistry('replayer', { defaultMetrics: false });
 
   beforeAll(async () => {
     await bus.ensureTopics([
@@ -57,6 +58,7 @@ describe('replayer on the real broker and chDB: 10 000 events, 1 % corrupt, v1 +
       baseDir: process.cwd(),
       ch,
       logger: silentLogger(),
+      registry,
       kafka: { bus, topic, deadLetterTopic: dlq, decode: (v, h) => decodeRequestEvent(v, h) },
     });
     await service.startKafka();
@@ -139,5 +141,22 @@ describe('replayer on the real broker and chDB: 10 000 events, 1 % corrupt, v1 +
     expect(Number(by.ok?.n)).toBe(produced.valid.length - failing - stalling);
     const errors = await queryRows<{ e: string }>(ch, `SELECT any(candidate_error) AS e FROM shadow_pairs FINAL WHERE candidate = 'http-flaky' AND candidate_status = 'error'`);
     expect(errors[0]!.e).toMatch(/^CANDIDATE_HTTP_ERROR/);
+  });
+
+  it('exposes what it did on /metrics', async () => {
+    const server = await serveMetrics(registry);
+    try {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').pop());
+      expect(value(/^umbra_replayer_events_consumed_total\{/)).toBe(EVENTS);
+      expect(value(/^umbra_replayer_pairs_stored_total\{/)).toBe(3 * produced.valid.length);
+      expect(value(/^umbra_replayer_dead_letters_total\{.*reason="DECODE_FAILED"/)).toBe(50);
+      expect(value(/^umbra_replayer_candidate_errors_total\{.*candidate="http-flaky".*status="timeout"/)).toBeGreaterThan(0);
+      expect(text).toMatch(/^umbra_replayer_candidate_latency_seconds_bucket\{.*candidate="close"/m);
+      expect(text).toMatch(/^umbra_replayer_consumer_lag\{.*\} 0$/m);
+      expect(value(/^umbra_replayer_flush_pairs_count/)).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
   });
 });

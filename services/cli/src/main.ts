@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDemo } from './commands/demo.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerReplay } from './commands/replay.ts';
 import { fail } from './runtime.ts';
@@ -17,5 +18,6 @@ const program = new Command()
 registerMigrate(program);
 registerReplay(program);
 registerDemo(program);
+registerGenerate(program);
 
 program.parseAsync(process.argv).catch(fail);
