@@ -1,2 +1,3 @@
 export * from './events.ts';
 export * from './compare/index.ts';
+export * from './json-path.ts';
