@@ -63,6 +63,7 @@ describe('renderClusterVariant on the migration files', () => {
       "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/comparison_reports_local', '{replica}')",
       "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/promotion_decisions_local', '{replica}')",
       "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/dead_letters_local', '{replica}')",
+      "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/rollout_state_local', '{replica}', version)",
     ]);
   });
 
@@ -70,7 +71,7 @@ describe('renderClusterVariant on the migration files', () => {
     const script = renderClusterMigrations('c');
     expect(script).toContain('-- 001_shadow_pairs.sql\n');
     expect(script).toContain('-- 005_dead_letters.sql\n');
-    expect(splitStatements(script)).toHaveLength(10);
+    expect(splitStatements(script)).toHaveLength(12);
   });
 });
 

@@ -28,6 +28,7 @@ const ALL = [
   '003_comparison_reports.sql',
   '004_promotion_decisions.sql',
   '005_dead_letters.sql',
+  '006_rollout_state.sql',
 ];
 
 async function records(): Promise<{ version: number; n: number }[]> {
@@ -75,6 +76,11 @@ describe('migrate', () => {
         sorting_key: 'model_name, arm, event_time, event_id',
       },
       {
+        name: 'rollout_state',
+        engine: 'ReplacingMergeTree',
+        sorting_key: 'rollout, entry',
+      },
+      {
         name: 'shadow_pairs',
         engine: 'ReplacingMergeTree',
         sorting_key: 'experiment, candidate, event_time, event_id',
@@ -99,7 +105,7 @@ describe('migrate', () => {
       const before = readMigrations(dir).find((f) => f.version === 2);
       appendFileSync(join(dir, '002_request_events.sql'), '\n-- an innocent-looking edit\n');
       writeFileSync(
-        join(dir, '006_extra.sql'),
+        join(dir, '900_extra.sql'),
         'CREATE TABLE IF NOT EXISTS extra (x UInt8) ENGINE = MergeTree ORDER BY x',
       );
       const after = readMigrations(dir).find((f) => f.version === 2);
@@ -135,10 +141,10 @@ describe('migrate', () => {
       cpSync(MIGRATIONS_DIR, dir, { recursive: true });
       await migrate(ch, { dir });
       writeFileSync(
-        join(dir, '006_extra.sql'),
+        join(dir, '900_extra.sql'),
         'CREATE TABLE IF NOT EXISTS extra (x UInt8) ENGINE = MergeTree ORDER BY x;\nALTER TABLE extra ADD COLUMN IF NOT EXISTS y String;',
       );
-      expect(await migrate(ch, { dir })).toEqual({ applied: ['006_extra.sql'], unchanged: ALL });
+      expect(await migrate(ch, { dir })).toEqual({ applied: ['900_extra.sql'], unchanged: ALL });
       const cols = await queryRows<{ name: string }>(
         ch,
         "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'extra' ORDER BY position",

@@ -13,6 +13,7 @@ describe('readMigrations', () => {
       '003_comparison_reports.sql',
       '004_promotion_decisions.sql',
       '005_dead_letters.sql',
+      '006_rollout_state.sql',
     ]);
     for (const f of files) expect(f.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
