@@ -3,6 +3,7 @@ import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerReplay } from './commands/replay.ts';
+import { registerReport } from './commands/report.ts';
 import { registerRollout } from './commands/rollout.ts';
 import { fail } from './runtime.ts';
 
@@ -18,6 +19,7 @@ const program = new Command()
 
 registerMigrate(program);
 registerReplay(program);
+registerReport(program);
 registerRollout(program);
 registerDemo(program);
 registerGenerate(program);

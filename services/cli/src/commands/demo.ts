@@ -1,5 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { renderHtml, renderTable, runReport, storeReport } from '@umbra/comparator';
 import { createRegistry } from '@umbra/core';
 import { loadSql, migrate, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { createReplayerService, generateTraffic, parseExperimentConfig, runIterable, DEMO_BASELINE } from '@umbra/replayer';
@@ -27,7 +30,7 @@ export function demoExperiment() {
         model: DEMO_BASELINE.name,
         version: DEMO_BASELINE.version,
         // A/A: the baseline replayed on a quarter of the events measures its own nondeterminism.
-        replay: moduleCandidate('baseline', 'baselineModel', { sampleRate: 0.25 }),
+        replay: moduleCandidate('baseline', 'baselineReplay', { sampleRate: 0.25 }),
       },
       output: { task: 'classification', label: '$.label', score: '$.score' },
       candidates: [moduleCandidate('credit-risk-v2-close', 'closeCandidate'), moduleCandidate('credit-risk-v2-regressed', 'regressedCandidate')],
@@ -97,6 +100,16 @@ export function registerDemo(program: Command): void {
       const replaySeconds = (performance.now() - t0) / 1000;
       process.stdout.write(`replayed ${events} events in ${replaySeconds.toFixed(1)} s (${Math.round(events / replaySeconds)} events/s)\n`);
       await printSummary(ch, DEMO_EXPERIMENT);
+
+      // The comparator's full report over the replayed window: agreement, latency and drift,
+      // overall and per segment, each number with its n and interval or p-value.
+      const window = { from: Date.now() - 2 * 3_600_000, to: Date.now() + 60_000 };
+      const reports = await runReport(ch, { experiment: DEMO_EXPERIMENT, ...window, segmentKeys: [...experiment.segments] });
+      for (const report of reports) await storeReport(ch, report);
+      process.stdout.write(`\n${renderTable(reports, { experiment: DEMO_EXPERIMENT })}\n`);
+      const htmlPath = resolve(process.cwd(), '.umbra', `report-${DEMO_EXPERIMENT}.html`);
+      writeFileSync(htmlPath, renderHtml(reports, { experiment: DEMO_EXPERIMENT }));
+      process.stdout.write(`HTML report: ${htmlPath}\n`);
       await ch.close();
       process.stdout.write(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s; the pairs stay in ${config.clickhouse.dataDir} (try: npx umbra migrate, or SQL on shadow_pairs)\n`);
     });

@@ -49,6 +49,12 @@ async function serve(x: DemoInput, salt: number, tail: { share: number; extraMs:
   await sleep(base + (unit(x, salt + 1) < tail.share ? tail.extraMs : 0));
 }
 
+/** The production model served as a replay target (A/A): same outputs, same serving time as a retrain. */
+export async function baselineReplay(x: DemoInput): Promise<DemoOutput> {
+  await serve(x, 31, { share: 0.01, extraMs: 8 });
+  return baselineModel(x);
+}
+
 /** A retrained model close to the baseline: scores move a little, labels flip only at the borders. */
 export async function closeCandidate(x: DemoInput): Promise<DemoOutput> {
   await serve(x, 11, { share: 0.01, extraMs: 8 });

@@ -1,0 +1,7 @@
+export type { Multiplicity, MetricRow, Report, ReportKind, ReportThresholds } from './types.ts';
+export { DEFAULT_THRESHOLDS, sampleModFor } from './params.ts';
+export { runCanaryReport, runReport, type PairReportKind, type RunCanaryReportOptions, type RunReportOptions } from './run.ts';
+export { storeReport } from './store.ts';
+export { experimentExists, listExperiments, type ExperimentSummary } from './experiments.ts';
+export { adjustFamilies } from './multiplicity.ts';
+export { METRIC_CATALOGUE, metricSpec, type MetricSpec } from './catalogue.ts';

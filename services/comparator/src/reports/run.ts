@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { UmbraError } from '@umbra/core';
+import { loadSql, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
+import { experimentExists } from './experiments.ts';
+import { adjustFamilies } from './multiplicity.ts';
+import { checkName, checkSegmentKeys, checkWindow, resolveThresholds, sampleModFor, timeParam, type Window } from './params.ts';
+import { toMetricRow, type RawMetricRow } from './rows.ts';
+import type { MetricRow, Multiplicity, Report, ReportKind, ReportThresholds } from './types.ts';
+
+export type PairReportKind = Exclude<ReportKind, 'canary'>;
+
+export interface RunReportOptions {
+  experiment: string;
+  /** One candidate (its name, e.g. 'baseline-aa' for the A/A noise); default every candidate of the experiment. */
+  candidate?: string;
+  /** Epoch ms, half-open [from, to). */
+  from: number;
+  to: number;
+  /** Attribute keys to slice by; each value of each key is a segment. Default none (overall only). */
+  segmentKeys?: readonly string[];
+  /** The drift reference window; default the window of the same length just before `from`. */
+  referenceWindow?: Window;
+  /** A numeric event attribute to watch for drift (window vs reference), e.g. 'input_len'. */
+  driftAttribute?: string;
+  thresholds?: Partial<ReportThresholds>;
+  /** Default all three. */
+  reports?: readonly PairReportKind[];
+  /** Default 'holm'. */
+  multiplicity?: Multiplicity;
+  runId?: string;
+  now?: () => number;
+}
+
+interface CandidateRow {
+  candidate: string;
+  role: string;
+  pairs_in_window: number | string;
+  pairs_in_reference: number | string;
+}
+
+const PAIR_REPORTS: readonly PairReportKind[] = ['agreement', 'latency', 'drift'];
+
+/**
+ * Runs the pair reports (agreement, latency, drift) for an experiment's candidates over
+ * [from, to): one Report per candidate, the A/A noise candidate ('baseline-aa', role noise)
+ * included. p_adjusted is filled within each (report, metric) family.
+ *
+ * Throws UmbraError NOT_FOUND for an experiment (or candidate) with no pairs at all, and
+ * BAD_ARGUMENT for a window that ends before it starts. An empty window is not an error: its
+ * reports have the overall rows with n = 0 and null values.
+ */
+export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise<Report[]> {
+  checkName('experiment', opts.experiment);
+  if (opts.candidate !== undefined) checkName('candidate', opts.candidate);
+  const window = { from: opts.from, to: opts.to };
+  checkWindow('report window', window);
+  const reference = opts.referenceWindow ?? { from: Math.max(0, opts.from - (opts.to - opts.from)), to: opts.from };
+  checkWindow('reference window', reference);
+  const segmentKeys = checkSegmentKeys(opts.segmentKeys ?? []);
+  const thresholds = resolveThresholds(opts.thresholds);
+  const kinds = opts.reports ?? PAIR_REPORTS;
+  for (const k of kinds) {
+    if (!PAIR_REPORTS.includes(k)) throw new UmbraError('BAD_ARGUMENT', `unknown pair report ${JSON.stringify(k)}; canary has runCanaryReport`);
+  }
+  const multiplicity = opts.multiplicity ?? 'holm';
+  if (multiplicity !== 'holm' && multiplicity !== 'bh') throw new UmbraError('BAD_ARGUMENT', `multiplicity must be 'holm' or 'bh', got ${JSON.stringify(multiplicity)}`);
+  if (opts.driftAttribute !== undefined) checkName('driftAttribute', opts.driftAttribute);
+
+  if (!(await experimentExists(ch, opts.experiment))) {
+    throw new UmbraError('NOT_FOUND', `experiment ${JSON.stringify(opts.experiment)} has no pairs`, { context: { experiment: opts.experiment } });
+  }
+  const known = await queryRows<CandidateRow>(ch, loadSql('reports/candidates.sql'), {
+    experiment: opts.experiment,
+    from: timeParam(window.from),
+    to: timeParam(window.to),
+    ref_from: timeParam(reference.from),
+    ref_to: timeParam(reference.to),
+  });
+  let candidates: CandidateRow[];
+  if (opts.candidate !== undefined) {
+    candidates = known.filter((c) => c.candidate === opts.candidate);
+    if (candidates.length === 0) {
+      throw new UmbraError('NOT_FOUND', `experiment ${JSON.stringify(opts.experiment)} has no candidate ${JSON.stringify(opts.candidate)}`, {
+        context: { experiment: opts.experiment, candidate: opts.candidate, candidates: known.map((c) => c.candidate) },
+      });
+    }
+  } else {
+    // Candidates seen in the window; on an empty window every known one, so the caller still
+    // gets reports that say n = 0.
+    const active = known.filter((c) => Number(c.pairs_in_window) > 0);
+    candidates = active.length > 0 ? active : known;
+  }
+
+  const runId = opts.runId ?? randomUUID();
+  const createdAt = (opts.now ?? Date.now)();
+  const reports: Report[] = [];
+  // One candidate and one query at a time: each is a full scan on the same engine.
+  for (const c of candidates) {
+    const inWindow = Number(c.pairs_in_window);
+    const common = {
+      experiment: opts.experiment,
+      candidate: c.candidate,
+      from: timeParam(window.from),
+      to: timeParam(window.to),
+      segment_keys: segmentKeys,
+    };
+    const rows: MetricRow[] = [];
+    for (const kind of kinds) {
+      let params: Record<string, unknown>;
+      if (kind === 'agreement') {
+        params = {
+          ...common,
+          rel_threshold: thresholds.relThreshold,
+          abs_threshold: thresholds.absThreshold,
+          sample_mod: sampleModFor(inWindow, thresholds.maxQuantileSample),
+        };
+      } else if (kind === 'latency') {
+        params = { ...common, sample_mod: sampleModFor(inWindow, thresholds.maxQuantileSample) };
+      } else {
+        params = {
+          ...common,
+          ref_from: timeParam(reference.from),
+          ref_to: timeParam(reference.to),
+          drift_attribute: opts.driftAttribute ?? '',
+          ks_exact_max_product: Math.floor(thresholds.ksExactMaxProduct),
+          sample_mod: sampleModFor(inWindow + Number(c.pairs_in_reference), thresholds.maxDriftSample),
+        };
+      }
+      const raw = await queryRows<RawMetricRow>(ch, loadSql(`reports/${kind}.sql`), params);
+      for (const r of raw) {
+        const row = toMetricRow(r);
+        if (kind === 'drift') row.details = { ...row.details, reference_window: reference };
+        rows.push(row);
+      }
+    }
+    reports.push({
+      runId,
+      experiment: opts.experiment,
+      candidate: c.candidate,
+      role: c.role === 'noise' ? 'noise' : 'candidate',
+      window,
+      createdAt,
+      metrics: adjustFamilies(rows, multiplicity),
+    });
+  }
+  return reports;
+}
+
+export interface RunCanaryReportOptions {
+  /** The experiment the report is filed under. */
+  experiment: string;
+  /** The candidate the canary arm serves; default the model name. */
+  candidate?: string;
+  /** request_events.model_name. */
+  model: string;
+  /** Default 'stable'. */
+  stableArm?: string;
+  /** Default 'canary'. */
+  canaryArm?: string;
+  from: number;
+  to: number;
+  segmentKeys?: readonly string[];
+  thresholds?: Partial<ReportThresholds>;
+  multiplicity?: Multiplicity;
+  runId?: string;
+  now?: () => number;
+}
+
+/**
+ * The canary report: unpaired stable vs canary arms of one model in request_events over
+ * [from, to). An arm with no requests yields rows with null values, not an error.
+ */
+export async function runCanaryReport(ch: ClickHouse, opts: RunCanaryReportOptions): Promise<Report> {
+  checkName('experiment', opts.experiment);
+  checkName('model', opts.model);
+  const stableArm = opts.stableArm ?? 'stable';
+  const canaryArm = opts.canaryArm ?? 'canary';
+  checkName('stableArm', stableArm);
+  checkName('canaryArm', canaryArm);
+  if (stableArm === canaryArm) throw new UmbraError('BAD_ARGUMENT', `stable and canary arm are both ${JSON.stringify(stableArm)}`);
+  const window = { from: opts.from, to: opts.to };
+  checkWindow('report window', window);
+  const segmentKeys = checkSegmentKeys(opts.segmentKeys ?? []);
+  const thresholds = resolveThresholds(opts.thresholds);
+  const multiplicity = opts.multiplicity ?? 'holm';
+
+  const base = { model: opts.model, stable_arm: stableArm, canary_arm: canaryArm, from: timeParam(window.from), to: timeParam(window.to) };
+  const counts = await queryRows<{ arm: string; requests: number | string }>(ch, loadSql('reports/canary_count.sql'), base);
+  const requests = counts.reduce((s, r) => s + Number(r.requests), 0);
+  const raw = await queryRows<RawMetricRow>(ch, loadSql('reports/canary.sql'), {
+    ...base,
+    segment_keys: segmentKeys,
+    sample_mod: sampleModFor(requests, thresholds.maxCanarySample),
+  });
+  const rows = raw.map((r) => {
+    const row = toMetricRow(r);
+    row.details = { ...row.details, model: opts.model, stable_arm: stableArm, canary_arm: canaryArm };
+    return row;
+  });
+  return {
+    runId: opts.runId ?? randomUUID(),
+    experiment: opts.experiment,
+    candidate: opts.candidate ?? opts.model,
+    role: 'candidate',
+    window,
+    createdAt: (opts.now ?? Date.now)(),
+    metrics: adjustFamilies(rows, multiplicity),
+  };
+}

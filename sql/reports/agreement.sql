@@ -1,0 +1,262 @@
+-- Agreement report: one candidate against the baseline on the same events, overall
+-- (segment_key '') and per segment (every key in {segment_keys} x every value it takes; a pair
+-- without the key counts only overall). Reads deduplicated pairs (FINAL) in [from, to).
+--
+-- Rows are MetricRows: report, metric, segment_key, segment_value, value, n, lower, upper,
+-- p_value, p_adjusted (NULL here: the comparator adjusts across segments), method, details (JSON).
+-- The overall segment always has its scalar metrics (n = 0, NULL values on an empty window);
+-- a segment has a metric only where n > 0.
+--
+-- Metrics (pairs "compared" = baseline and candidate both ok):
+--   agreement_rate     share of compared pairs that agree; Wilson 95 % (z = 1.959963984540054)
+--   label_flip_mcnemar per label L over compared pairs with a label (a NULL label is '(null)'):
+--                      b = baseline says L and the candidate not, c = the reverse. value = (c − b)/n,
+--                      the net share of traffic the candidate moves into L, with a paired Wald 95 %
+--                      interval; p from McNemar with continuity correction,
+--                      χ² = max(|b − c| − 1, 0)²/(b + c), p = erfc(√(χ²/2)). One test per label
+--                      answers "does the candidate systematically move mass into or out of L",
+--                      which a single agreement rate cannot; the comparator adjusts the family
+--                      (labels x segments) with Holm.
+--   confusion          count of (baseline label, candidate label); details {baseline, candidate}
+--   mae, bias          mean |c − b|, mean (c − b) over compared pairs with finite values;
+--                      normal 95 % interval (sample sd)
+--   rmse               √mean (c − b)²; the normal interval of the mean square, square-rooted
+--   abs_diff_p99       quantileExactInclusive(0.99) of |c − b| (numpy 'linear'); on the
+--                      deterministic sample cityHash64(event_id) % {sample_mod} = 0
+--   abs_diff_max       max |c − b|
+--   within_tolerance   share within the replayer's atol + rtol·|b|; Wilson 95 %
+--   slope              OLS slope of c on b (1 = no systematic scaling); normal 95 % interval
+--                      from the slope's standard error; details.intercept
+--   topk_overlap_mean, rbo_mean, jaccard_mean   ranking agreement; normal 95 % intervals
+--   field_diff_rate    per JSON path: share of compared pairs whose outputs differ there;
+--                      Wilson 95 %. With A/A pairs (role 'noise') in the same window and segment,
+--                      Diffy-style noise subtraction: the path is a real difference only when the
+--                      candidate's rate r beats the A/A rate q (r > q) by both
+--                      |r − q|/(r + q) >= {rel_threshold} and |r − q| >= {abs_threshold}
+--                      (Diffy's count formulas, with rates so the two totals may differ);
+--                      details.counts is NULL without A/A pairs.
+WITH
+    1.959963984540054 AS z,
+    -- (metric, k, n, method, details) -> row with the Wilson score interval of k/n
+    r -> (
+        r.1,
+        if(r.3 = 0, NULL, r.2 / r.3),
+        toUInt64(r.3),
+        if(r.3 = 0, NULL, greatest(0., ((r.2 / r.3) + z * z / (2 * r.3) - z * sqrt((r.2 / r.3) * (1 - r.2 / r.3) / r.3 + z * z / (4 * r.3 * r.3))) / (1 + z * z / r.3))),
+        if(r.3 = 0, NULL, least(1., ((r.2 / r.3) + z * z / (2 * r.3) + z * sqrt((r.2 / r.3) * (1 - r.2 / r.3) / r.3 + z * z / (4 * r.3 * r.3))) / (1 + z * z / r.3))),
+        CAST(NULL, 'Nullable(Float64)'),
+        r.4,
+        r.5
+    ) AS wilson_row,
+    -- (metric, mean, sample sd, n) -> row with the normal 95 % interval of the mean
+    r -> (
+        r.1,
+        if(r.4 = 0, NULL, r.2),
+        toUInt64(r.4),
+        if(r.4 < 2, NULL, r.2 - z * r.3 / sqrt(r.4)),
+        if(r.4 < 2, NULL, r.2 + z * r.3 / sqrt(r.4)),
+        CAST(NULL, 'Nullable(Float64)'),
+        'normal-95',
+        '{}'
+    ) AS mean_row
+SELECT
+    'agreement'                                   AS report,
+    m.1                                           AS metric,
+    segment_key,
+    segment_value,
+    m.2                                           AS value,
+    m.3                                           AS n,
+    m.4                                           AS lower,
+    m.5                                           AS upper,
+    m.6                                           AS p_value,
+    CAST(NULL, 'Nullable(Float64)')               AS p_adjusted,
+    m.7                                           AS method,
+    m.8                                           AS details
+FROM
+(
+    SELECT
+        *,
+        -- labels: McNemar counts per label from the confusion matrix
+        arrayMap(k -> (splitByChar('\x1F', k)[1], splitByChar('\x1F', k)[2]), mapKeys(confusion)) AS cm_keys,
+        mapValues(confusion)                                              AS cm_counts,
+        arraySum(cm_counts)                                               AS n_labelled,
+        arraySort(arrayDistinct(arrayConcat(arrayMap(t -> t.1, cm_keys), arrayMap(t -> t.2, cm_keys)))) AS labels,
+        arrayMap(l -> toInt64(arraySum(arrayMap((t, c) -> if(t.1 = l AND t.2 != l, c, 0), cm_keys, cm_counts))), labels) AS label_b,
+        arrayMap(l -> toInt64(arraySum(arrayMap((t, c) -> if(t.2 = l AND t.1 != l, c, 0), cm_keys, cm_counts))), labels) AS label_c,
+        -- structured: A/A counts aligned to the candidate's paths
+        arraySort(arrayDistinct(arrayConcat(paths.1, noise_paths.1)))     AS all_paths,
+        arrayMap(p -> toUInt64(arraySum(arrayMap((q, c) -> if(q = p, c, 0), paths.1, paths.2))), all_paths) AS path_counts,
+        arrayMap(p -> toUInt64(arraySum(arrayMap((q, c) -> if(q = p, c, 0), noise_paths.1, noise_paths.2))), all_paths) AS noise_counts,
+        -- OLS of c on b from the stable (co)variances
+        if(n_num < 3 OR var_b <= 0, NULL, cov_bc / var_b)                 AS slope,
+        if(n_num < 3 OR var_b <= 0, NULL,
+           sqrt(greatest(var_c - cov_bc * cov_bc / var_b, 0) * (n_num - 1) / (n_num - 2) / (var_b * (n_num - 1)))) AS slope_se
+    FROM
+    (
+        -- Two levels: the scan aggregates once per combination of segment values (partial
+        -- states), then each segment merges the combinations it covers, so no row is aggregated
+        -- once per segment key.
+        SELECT
+            seg.1                                                         AS segment_key,
+            seg.2                                                         AS segment_value,
+            countIfMerge(compared_s)                                      AS compared,
+            countIfMerge(agreed_s)                                        AS agreed,
+            sumMapIfMerge(confusion_s)                                    AS confusion,
+            countIfMerge(n_num_s)                                         AS n_num,
+            avgIfMerge(mae_s)                                             AS mae,
+            stddevSampStableIfMerge(mae_sd_s)                             AS mae_sd,
+            avgIfMerge(bias_s)                                            AS bias,
+            stddevSampStableIfMerge(bias_sd_s)                            AS bias_sd,
+            avgIfMerge(mse_s)                                             AS mse,
+            stddevSampStableIfMerge(mse_sd_s)                             AS mse_sd,
+            maxIfMerge(ad_max_s)                                          AS ad_max,
+            quantileExactInclusiveIfMerge(0.99)(ad_p99_s)                 AS ad_p99,
+            countIfMerge(n_num_sampled_s)                                 AS n_num_sampled,
+            varSampStableIfMerge(var_b_s)                                 AS var_b,
+            varSampStableIfMerge(var_c_s)                                 AS var_c,
+            covarSampStableIfMerge(cov_bc_s)                              AS cov_bc,
+            avgIfMerge(mean_b_s)                                          AS mean_b,
+            avgIfMerge(mean_c_s)                                          AS mean_c,
+            countIfMerge(n_tol_s)                                         AS n_tol,
+            countIfMerge(k_tol_s)                                         AS k_tol,
+            countIfMerge(n_topk_s)                                        AS n_topk,
+            avgIfMerge(topk_mean_s)                                       AS topk_mean,
+            stddevSampStableIfMerge(topk_sd_s)                            AS topk_sd,
+            countIfMerge(n_rbo_s)                                         AS n_rbo,
+            avgIfMerge(rbo_mean_s)                                        AS rbo_mean,
+            stddevSampStableIfMerge(rbo_sd_s)                             AS rbo_sd,
+            countIfMerge(n_jaccard_s)                                     AS n_jaccard,
+            avgIfMerge(jaccard_mean_s)                                    AS jaccard_mean,
+            stddevSampStableIfMerge(jaccard_sd_s)                         AS jaccard_sd,
+            sumMapIfMerge(paths_s)                                        AS paths,
+            sumMapIfMerge(noise_paths_s)                                  AS noise_paths,
+            countIfMerge(noise_compared_s)                                AS noise_compared
+        FROM
+        (
+            SELECT
+                segments,
+                countIfState(is_cand AND ok)                              AS compared_s,
+                countIfState(is_cand AND ok AND agree = 1)                AS agreed_s,
+                -- one string key per (baseline, candidate) label pair, split again below: a
+                -- per-row tuple array costs several times more in sumMap
+                sumMapIfState(map(concat(ifNull(baseline_label, '(null)'), '\x1F', ifNull(candidate_label, '(null)')), toUInt64(1)),
+                              is_cand AND ok AND (baseline_label IS NOT NULL OR candidate_label IS NOT NULL)) AS confusion_s,
+                countIfState(num)                                         AS n_num_s,
+                avgIfState(ad, num)                                       AS mae_s,
+                stddevSampStableIfState(ad, num)                          AS mae_sd_s,
+                avgIfState(d, num)                                        AS bias_s,
+                stddevSampStableIfState(d, num)                           AS bias_sd_s,
+                avgIfState(d * d, num)                                    AS mse_s,
+                stddevSampStableIfState(d * d, num)                       AS mse_sd_s,
+                maxIfState(ad, num)                                       AS ad_max_s,
+                quantileExactInclusiveIfState(0.99)(ad, num AND sampled)  AS ad_p99_s,
+                countIfState(num AND sampled)                             AS n_num_sampled_s,
+                varSampStableIfState(bv, num)                             AS var_b_s,
+                varSampStableIfState(cv, num)                             AS var_c_s,
+                covarSampStableIfState(bv, cv, num)                       AS cov_bc_s,
+                avgIfState(bv, num)                                       AS mean_b_s,
+                avgIfState(cv, num)                                       AS mean_c_s,
+                countIfState(is_cand AND ok AND within_tolerance IS NOT NULL) AS n_tol_s,
+                countIfState(is_cand AND ok AND within_tolerance = 1)     AS k_tol_s,
+                countIfState(is_cand AND ok AND topk_overlap IS NOT NULL) AS n_topk_s,
+                avgIfState(topk_overlap, is_cand AND ok)                  AS topk_mean_s,
+                stddevSampStableIfState(topk_overlap, is_cand AND ok)     AS topk_sd_s,
+                countIfState(is_cand AND ok AND rbo IS NOT NULL)          AS n_rbo_s,
+                avgIfState(rbo, is_cand AND ok)                           AS rbo_mean_s,
+                stddevSampStableIfState(rbo, is_cand AND ok)              AS rbo_sd_s,
+                countIfState(is_cand AND ok AND jaccard IS NOT NULL)      AS n_jaccard_s,
+                avgIfState(jaccard, is_cand AND ok)                       AS jaccard_mean_s,
+                stddevSampStableIfState(jaccard, is_cand AND ok)          AS jaccard_sd_s,
+                sumMapIfState(dpaths, arrayResize([toUInt64(1)], length(dpaths), toUInt64(1)), is_cand AND ok)  AS paths_s,
+                sumMapIfState(dpaths, arrayResize([toUInt64(1)], length(dpaths), toUInt64(1)), is_noise AND ok) AS noise_paths_s,
+                countIfState(is_noise AND ok)                             AS noise_compared_s
+            FROM
+            (
+                SELECT
+                    -- the event's (key, value) for each requested segment key it has
+                    arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
+                    candidate = {candidate:String}                        AS is_cand,
+                    role = 'noise'                                        AS is_noise,
+                    baseline_status = 'ok' AND candidate_status = 'ok'    AS ok,
+                    agree,
+                    baseline_label,
+                    candidate_label,
+                    ifNull(baseline_value, nan)                           AS bv,
+                    ifNull(candidate_value, nan)                          AS cv,
+                    cv - bv                                               AS d,
+                    abs(d)                                                AS ad,
+                    is_cand AND ok AND isFinite(bv) AND isFinite(cv)      AS num,
+                    cityHash64(event_id) % {sample_mod:UInt64} = 0        AS sampled,
+                    within_tolerance,
+                    topk_overlap,
+                    rbo,
+                    jaccard,
+                    arrayDistinct(diff_paths)                             AS dpaths
+                FROM shadow_pairs FINAL
+                WHERE experiment = {experiment:String}
+                  AND (candidate = {candidate:String} OR role = 'noise')
+                  AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+            )
+            GROUP BY segments
+        )
+        ARRAY JOIN arrayConcat([('', '')], segments) AS seg
+        GROUP BY segment_key, segment_value
+    ) AS agg
+    FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+)
+ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
+    arrayMap(wilson_row, [
+        ('agreement_rate', agreed, compared, 'wilson-95', '{}'),
+        ('within_tolerance', k_tol, n_tol, 'wilson-95', '{}')
+    ]),
+    arrayMap(mean_row, [
+        ('mae', mae, mae_sd, n_num),
+        ('bias', bias, bias_sd, n_num),
+        ('topk_overlap_mean', topk_mean, topk_sd, n_topk),
+        ('rbo_mean', rbo_mean, rbo_sd, n_rbo),
+        ('jaccard_mean', jaccard_mean, jaccard_sd, n_jaccard)
+    ]),
+    [
+        ('rmse', if(n_num = 0, NULL, sqrt(mse)), toUInt64(n_num),
+         if(n_num < 2, NULL, sqrt(greatest(mse - z * mse_sd / sqrt(n_num), 0))),
+         if(n_num < 2, NULL, sqrt(mse + z * mse_sd / sqrt(n_num))),
+         NULL, 'normal-95-mse-sqrt', '{}'),
+        ('abs_diff_p99', if(n_num_sampled = 0, NULL, ad_p99), toUInt64(n_num_sampled), NULL, NULL, NULL,
+         'quantile-exact-inclusive',
+         toJSONString(CAST(({sample_mod:UInt64}, n_num), 'Tuple(sample_mod UInt64, n_total UInt64)'))),
+        ('abs_diff_max', if(n_num = 0, NULL, ad_max), toUInt64(n_num), NULL, NULL, NULL, 'max', '{}'),
+        ('slope', slope, toUInt64(n_num), slope - z * slope_se, slope + z * slope_se, NULL, 'ols-normal-95',
+         toJSONString(CAST((if(slope IS NULL, NULL, mean_c - slope * mean_b), slope_se), 'Tuple(intercept Nullable(Float64), stderr Nullable(Float64))')))
+    ],
+    arrayMap((l, b, c) -> (
+        'label_flip_mcnemar',
+        (c - b) / n_labelled,
+        toUInt64(n_labelled),
+        (c - b) / n_labelled - z * sqrt(greatest(b + c - (c - b) * (c - b) / n_labelled, 0)) / n_labelled,
+        (c - b) / n_labelled + z * sqrt(greatest(b + c - (c - b) * (c - b) / n_labelled, 0)) / n_labelled,
+        if(b + c = 0, NULL, erfc(sqrt(pow(greatest(abs(b - c) - 1, 0), 2) / (b + c) / 2))),
+        'mcnemar-cc',
+        toJSONString(CAST((l, b, c, if(b + c = 0, NULL, pow(greatest(abs(b - c) - 1, 0), 2) / (b + c)), 'wald-paired-95'),
+                          'Tuple(label String, b Int64, c Int64, chi2 Nullable(Float64), interval String)'))
+    ), labels, label_b, label_c),
+    arrayMap((k, c) -> (
+        'confusion', toFloat64(c), toUInt64(n_labelled), NULL, NULL, NULL, 'count',
+        toJSONString(CAST((k.1, k.2), 'Tuple(baseline String, candidate String)'))
+    ), cm_keys, cm_counts),
+    arrayMap(wilson_row, arrayMap((p, c, q) -> (
+        'field_diff_rate', c, compared, 'wilson-95',
+        toJSONString(CAST((
+            p, c, q, noise_compared,
+            if(noise_compared = 0, NULL, q / noise_compared),
+            if(noise_compared = 0 OR compared = 0, NULL,
+               if(c / compared + q / noise_compared = 0, 0,
+                  abs(c / compared - q / noise_compared) / (c / compared + q / noise_compared))),
+            if(noise_compared = 0 OR compared = 0, NULL, abs(c / compared - q / noise_compared)),
+            if(noise_compared = 0 OR compared = 0, NULL,
+               c / compared > q / noise_compared
+               AND abs(c / compared - q / noise_compared) / (c / compared + q / noise_compared) >= {rel_threshold:Float64}
+               AND abs(c / compared - q / noise_compared) >= {abs_threshold:Float64})
+        ), 'Tuple(path String, count UInt64, noise_count UInt64, noise_n UInt64, noise_rate Nullable(Float64), rel_diff Nullable(Float64), abs_diff Nullable(Float64), counts Nullable(Bool))'))
+    ), all_paths, path_counts, noise_counts))
+)) AS m
+ORDER BY metric, segment_key, segment_value, details

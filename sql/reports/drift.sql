@@ -1,0 +1,202 @@
+-- Drift report for one candidate's pairs, overall (segment_key '') and per segment:
+--   output_value         candidate_value vs baseline_value on the same compared pairs in [from, to)
+--   output_label         candidate_label vs baseline_label shares, same pairs (categorical)
+--   baseline_value       baseline_value in [from, to) vs the reference window [ref_from, ref_to)
+--   baseline_label       baseline label shares, window vs reference window (categorical)
+--   baseline_latency_ms  baseline latency, window vs reference window
+--   attribute:<name>     the numeric event attribute {drift_attribute} (skipped when ''), window vs
+--                        reference window
+-- An event in both windows counts on both sides. Every value must be in memory, so all features
+-- use the deterministic sample cityHash64(event_id) % {sample_mod} = 0 (1 = every pair); n is the
+-- current sample size, details carry n_ref, n_cur and sample_mod. One pass: per segment, each
+-- feature's two samples are collected with -If combinators, then each (segment, feature) is
+-- compared with array functions.
+--
+-- Metrics (value; method):
+--   psi                 Σ (c − r)·ln(c/r) over the reference's deciles (quantileExactInclusive, numpy
+--                       'linear'); value x falls in bin i when edge[i−1] < x <= edge[i] (numpy
+--                       searchsorted 'left'); shares of 0 are replaced by 1e-4 first (Evidently's
+--                       smoothing; without it one empty bin makes PSI infinite). Categorical: over the
+--                       union of categories. 'psi-reference-deciles' | 'psi-categorical'
+--   js_distance         √JSD with natural logarithms over the same bins, unsmoothed (0·ln 0 = 0), as
+--                       scipy.spatial.distance.jensenshannon; in [0, √ln 2]. 'jensen-shannon-natural-log'
+--   ks                  two-sample Kolmogorov-Smirnov D = max |F_ref − F_cur|, computed here over the
+--                       merged sorted sample with exact comparisons (kolmogorovSmirnovTest treats values
+--                       within 1e-7 as ties). p: exact when n_ref·n_cur <= {ks_exact_max_product}, from
+--                       kolmogorovSmirnovTest('two-sided', 'exact') run on the dense ranks of the merged
+--                       sample (KS is rank-invariant, so no ties trap; its cost grows with n·m); else
+--                       the limiting Kolmogorov distribution P(K > √(n·m/(n+m))·D), computed here (the
+--                       same value as kolmogorovSmirnovTest 'asymp' and scipy.stats.kstwobign.sf; scipy's
+--                       ks_2samp 'asymp' uses kstwo at round(n·m/(n+m)) instead, a few % apart at n ~ 100).
+--                       'ks-two-sample-exact' | 'ks-two-sample-asymp'
+--   wasserstein_normed  W1 = ∫ |F_ref − F_cur| dx divided by the reference's population standard
+--                       deviation, floored at 0.001 (Evidently's normalisation). 'wasserstein-normed'
+WITH
+    if({drift_attribute:String} = '', '', concat('attribute:', {drift_attribute:String})) AS attribute_feature,
+    CAST([], 'Array(Float64)')                                      AS no_values,
+    CAST(([], []), 'Tuple(Array(String), Array(UInt64))')           AS no_categories,
+    -- PSI over aligned count arrays, zero shares smoothed to 1e-4
+    (rc, cc, nr, nc) -> arraySum(arrayMap((r, c) ->
+        (if(c = 0, 1e-4, c / nc) - if(r = 0, 1e-4, r / nr)) * ln(if(c = 0, 1e-4, c / nc) / if(r = 0, 1e-4, r / nr)), rc, cc)) AS psi_of,
+    -- Jensen-Shannon distance (natural log) over aligned count arrays
+    (rc, cc, nr, nc) -> sqrt(greatest(0., arraySum(arrayMap((r, c) ->
+        0.5 * if(r = 0, 0., (r / nr) * ln((r / nr) / ((r / nr + c / nc) / 2)))
+      + 0.5 * if(c = 0, 0., (c / nc) * ln((c / nc) / ((r / nr + c / nc) / 2))), rc, cc)))) AS js_of,
+    -- P(K > z) for the Kolmogorov distribution: the theta-function form below 1.18 (the
+    -- alternating series converges slowly there), the alternating series above
+    z -> if(z <= 0, 1., if(z < 1.18,
+        1 - sqrt(2 * pi()) / z * arraySum(arrayMap(k -> exp(-pow(2 * k - 1, 2) * pi() * pi() / (8 * z * z)), range(1, 8))),
+        2 * arraySum(arrayMap(k -> pow(-1, k - 1) * exp(-2 * k * k * z * z), range(1, 21))))) AS kolmogorov_sf
+SELECT
+    'drift'                                       AS report,
+    m.1                                           AS metric,
+    segment_key,
+    segment_value,
+    m.2                                           AS value,
+    toUInt64(n_cur)                               AS n,
+    CAST(NULL, 'Nullable(Float64)')               AS lower,
+    CAST(NULL, 'Nullable(Float64)')               AS upper,
+    m.3                                           AS p_value,
+    CAST(NULL, 'Nullable(Float64)')               AS p_adjusted,
+    m.4                                           AS method,
+    concat('{"feature":', toJSONString(feature),
+           ',"reference":', if(feature IN ('output_value', 'output_label'), '"baseline"', '"reference_window"'),
+           ',"n_ref":', toString(n_ref), ',"n_cur":', toString(n_cur),
+           ',"sample_mod":', toString({sample_mod:UInt64}), m.5, '}') AS details
+FROM
+(
+-- only what the rows need leaves this level: the samples and sorted arrays stay behind instead
+-- of being copied once per metric row by the ARRAY JOIN below
+SELECT
+    segment_key, segment_value, feature, categorical, n_ref, n_cur, edges, ref_bin_counts, cur_bin_counts,
+    ks_d, w1, ks_possible, ks_exact, ks_p_exact, ref_std, categories, ref_cat_counts, cur_cat_counts,
+    -- here, where ks_d is a plain column: an inlined lambda argument is re-evaluated per use
+    if(ks_possible AND NOT ks_exact, kolmogorov_sf(sqrt(n_ref * n_cur / (n_ref + n_cur)) * assumeNotNull(ks_d)), NULL) AS ks_p_asymp
+FROM
+(
+    SELECT
+        *,
+        -- numeric features: reference deciles and bin counts
+        if(n_ref = 0, CAST([], 'Array(Float64)'),
+           arrayReduce('quantilesExactInclusive(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)', ref_values)) AS edges,
+        -- values at or below each edge, then per bin: x <= edge[1], edge[i-1] < x <= edge[i], above all
+        arrayMap(e -> toUInt64(arrayCount(x -> x <= e, ref_values)), edges)          AS ref_le,
+        arrayMap(e -> toUInt64(arrayCount(x -> x <= e, cur_values)), edges)          AS cur_le,
+        if(empty(edges), arrayWithConstant(10, toUInt64(0)),
+           CAST(arrayPopFront(arrayDifference(arrayConcat([toUInt64(0)], ref_le, [toUInt64(n_ref)]))), 'Array(UInt64)')) AS ref_bin_counts,
+        if(empty(edges), arrayWithConstant(10, toUInt64(0)),
+           CAST(arrayPopFront(arrayDifference(arrayConcat([toUInt64(0)], cur_le, [toUInt64(n_cur)]))), 'Array(UInt64)')) AS cur_bin_counts,
+        -- the merged sorted sample (sides sorted by value alongside): ECDFs at every value and
+        -- the gap to the next value; the order inside a tie group does not matter below
+        arrayConcat(ref_values, cur_values)                                           AS all_values,
+        arraySort(all_values)                                                         AS merged_values,
+        arraySort((s, v) -> v, arrayConcat(arrayWithConstant(length(ref_values), toUInt8(0)), arrayWithConstant(length(cur_values), toUInt8(1))), all_values) AS merged_sides,
+        arrayCumSum(arrayMap(s -> toUInt64(s = 0), merged_sides))                     AS ref_cum,
+        arrayCumSum(arrayMap(s -> toUInt64(s), merged_sides))                         AS cur_cum,
+        arrayResize(arrayPopFront(arrayDifference(merged_values)), length(merged_values), 0.) AS gaps,
+        arrayMap((a, b) -> abs(a / n_ref - b / n_cur), ref_cum, cur_cum)              AS ecdf_diff,
+        -- F_ref − F_cur is constant between distinct values: D over the ends of tie groups
+        if(n_ref = 0 OR n_cur = 0, NULL, arrayMax(arrayMap((x, g) -> if(g > 0, x, 0.), ecdf_diff, gaps)))   AS ks_d,
+        if(n_ref = 0 OR n_cur = 0, NULL, arraySum(arrayMap((x, g) -> x * g, ecdf_diff, gaps)))              AS w1,
+        n_ref > 0 AND n_cur > 0                                                       AS ks_possible,
+        ks_possible AND n_ref * n_cur <= {ks_exact_max_product:UInt64}                AS ks_exact,
+        -- the branch not taken gets a two-value stand-in: the function refuses an empty sample
+        arrayReduce('kolmogorovSmirnovTest(''two-sided'', ''exact'')',
+                    -- dense ranks: 1 + the number of distinct values below
+                    if(ks_exact, arrayCumSum(arrayPushFront(arrayPopBack(arrayMap(g -> toFloat64(g > 0), gaps)), 1.)), [1., 2.]),
+                    if(ks_exact, merged_sides, [toUInt8(0), toUInt8(1)])).2           AS ks_p_exact,
+        if(n_ref = 0, NULL, arrayReduce('stddevPopStable', ref_values))               AS ref_std,
+        -- categorical features: counts aligned over the union of categories
+        arraySort(arrayDistinct(arrayConcat(ref_cats.1, cur_cats.1)))                 AS categories,
+        arrayMap(k -> toUInt64(arraySum(arrayMap((x, c) -> if(x = k, c, 0), ref_cats.1, ref_cats.2))), categories) AS ref_cat_counts,
+        arrayMap(k -> toUInt64(arraySum(arrayMap((x, c) -> if(x = k, c, 0), cur_cats.1, cur_cats.2))), categories) AS cur_cat_counts
+    FROM
+    (
+        SELECT
+            segment_key,
+            segment_value,
+            f.1                                                                       AS feature,
+            f.2                                                                       AS categorical,
+            f.3                                                                       AS ref_values,
+            f.4                                                                       AS cur_values,
+            f.5                                                                       AS ref_cats,
+            f.6                                                                       AS cur_cats,
+            if(categorical, arraySum(ref_cats.2), length(ref_values))                 AS n_ref,
+            if(categorical, arraySum(cur_cats.2), length(cur_values))                 AS n_cur
+        FROM
+        (
+            SELECT
+                seg.1                                                                 AS segment_key,
+                seg.2                                                                 AS segment_value,
+                groupArrayIf(bv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_ref,
+                groupArrayIf(cv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_cur,
+                sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_cur AND ok AND baseline_label IS NOT NULL)   AS output_label_ref,
+                sumMapIf([assumeNotNull(candidate_label)], [toUInt64(1)], in_cur AND ok AND candidate_label IS NOT NULL) AS output_label_cur,
+                groupArrayIf(bv, in_ref AND b_ok AND isFinite(bv))                    AS baseline_ref,
+                groupArrayIf(bv, in_cur AND b_ok AND isFinite(bv))                    AS baseline_cur,
+                sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_ref AND b_ok AND baseline_label IS NOT NULL) AS baseline_label_ref,
+                sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_cur AND b_ok AND baseline_label IS NOT NULL) AS baseline_label_cur,
+                groupArrayIf(baseline_latency_ms, in_ref AND b_ok AND isFinite(baseline_latency_ms)) AS latency_ref,
+                groupArrayIf(baseline_latency_ms, in_cur AND b_ok AND isFinite(baseline_latency_ms)) AS latency_cur,
+                groupArrayIf(assumeNotNull(attr), in_ref AND has_attr)                AS attribute_ref,
+                groupArrayIf(assumeNotNull(attr), in_cur AND has_attr)                AS attribute_cur
+            FROM
+            (
+                SELECT
+                    attributes,
+                    event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}              AS in_cur,
+                    event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}      AS in_ref,
+                    baseline_status = 'ok'                                     AS b_ok,
+                    b_ok AND candidate_status = 'ok'                           AS ok,
+                    ifNull(baseline_value, nan)                                AS bv,
+                    ifNull(candidate_value, nan)                               AS cv,
+                    baseline_label,
+                    candidate_label,
+                    baseline_latency_ms,
+                    if({drift_attribute:String} = '', NULL, toFloat64OrNull(attributes[{drift_attribute:String}])) AS attr,
+                    isFinite(ifNull(attr, nan))                                AS has_attr
+                FROM shadow_pairs FINAL
+                WHERE experiment = {experiment:String}
+                  AND candidate = {candidate:String}
+                  AND ((event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)})
+                    OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
+                  AND cityHash64(event_id) % {sample_mod:UInt64} = 0
+            )
+            ARRAY JOIN arrayConcat([('', '')], arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1),
+                                                           CAST(attributes, 'Array(Tuple(String, String))'))) AS seg
+            GROUP BY segment_key, segment_value
+        ) AS agg
+        FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+        ARRAY JOIN arrayFilter(t -> t.1 != '', [
+            ('output_value', false, output_ref, output_cur, no_categories, no_categories),
+            ('output_label', true, no_values, no_values, output_label_ref, output_label_cur),
+            ('baseline_value', false, baseline_ref, baseline_cur, no_categories, no_categories),
+            ('baseline_label', true, no_values, no_values, baseline_label_ref, baseline_label_cur),
+            ('baseline_latency_ms', false, latency_ref, latency_cur, no_categories, no_categories),
+            (attribute_feature, false, attribute_ref, attribute_cur, no_categories, no_categories)
+        ]) AS f
+    )
+)
+)
+ARRAY JOIN arrayFilter(r -> segment_key = '' OR n_cur > 0, if(categorical,
+    [
+        ('psi', if(n_ref = 0 OR n_cur = 0, NULL, psi_of(ref_cat_counts, cur_cat_counts, n_ref, n_cur)),
+         CAST(NULL, 'Nullable(Float64)'), 'psi-categorical',
+         concat(',"categories":', toJSONString(categories), ',"ref_counts":', toJSONString(ref_cat_counts),
+                ',"cur_counts":', toJSONString(cur_cat_counts), ',"smoothing":1e-4')),
+        ('js_distance', if(n_ref = 0 OR n_cur = 0, NULL, js_of(ref_cat_counts, cur_cat_counts, n_ref, n_cur)),
+         NULL, 'jensen-shannon-natural-log', '')
+    ],
+    [
+        ('psi', if(n_ref = 0 OR n_cur = 0, NULL, psi_of(ref_bin_counts, cur_bin_counts, n_ref, n_cur)),
+         NULL, 'psi-reference-deciles',
+         concat(',"edges":', toJSONString(edges), ',"ref_counts":', toJSONString(ref_bin_counts),
+                ',"cur_counts":', toJSONString(cur_bin_counts), ',"smoothing":1e-4')),
+        ('js_distance', if(n_ref = 0 OR n_cur = 0, NULL, js_of(ref_bin_counts, cur_bin_counts, n_ref, n_cur)),
+         NULL, 'jensen-shannon-natural-log', ''),
+        ('ks', ks_d, if(NOT ks_possible, NULL, if(ks_exact, ks_p_exact, ks_p_asymp)),
+         if(ks_exact OR NOT ks_possible, 'ks-two-sample-exact', 'ks-two-sample-asymp'), ''),
+        ('wasserstein_normed', if(w1 IS NULL, NULL, w1 / greatest(ref_std, 0.001)), NULL, 'wasserstein-normed',
+         concat(',"w1":', coalesce(toJSONString(w1), 'null'), ',"ref_std":', coalesce(toJSONString(ref_std), 'null'), ',"std_floor":0.001'))
+    ])) AS m
+ORDER BY metric, segment_key, segment_value, details
