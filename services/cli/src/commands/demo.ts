@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { renderHtml, renderTable, runReport, storeReport } from '@umbra/comparator';
+import { createPromoter, renderReasons, type Promoter } from '@umbra/promoter';
 import { createRegistry } from '@umbra/core';
 import { loadSql, migrate, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { createReplayerService, generateTraffic, parseExperimentConfig, runIterable, DEMO_BASELINE } from '@umbra/replayer';
@@ -40,6 +41,63 @@ export function demoExperiment() {
     'demo experiment',
   );
 }
+
+const INTERVAL_MS = 10 * 60_000;
+
+/** A canary rollout of one demo candidate: shadow, then 5 → 25 → 100 % with 10-minute bakes. */
+export function demoRollout(candidate: string): Record<string, unknown> {
+  return {
+    rollout: `${candidate}-canary`,
+    experiment: DEMO_EXPERIMENT,
+    candidate,
+    baseline: `${DEMO_BASELINE.name}@${DEMO_BASELINE.version}`,
+    strategy: { canary: { shadow: { minDuration: '10m' }, steps: [5, 25, 100], bakeTime: '10m' } },
+    gates: [
+      { name: 'agreement', metric: 'agreement', op: '>=', threshold: 0.98, perSegment: { keys: ['region'] } },
+      { name: 'replay-errors', metric: 'candidate_error_rate', op: '<=', threshold: 0.005 },
+      { name: 'timeouts', metric: 'timeout_rate', op: '<=', threshold: 0.005 },
+      { name: 'output-drift', metric: 'psi', op: '<=', threshold: 0.1 },
+    ],
+    evidence: { minPairs: 1000, minPerSegment: 200, minRequestsPerArm: 500 },
+    rollback: { afterFailures: 2 },
+    alpha: 0.05,
+    interval: '10m',
+  };
+}
+
+const where = (phase: string, weight: number) => (phase === 'canary' ? `canary ${weight}%` : phase);
+
+/**
+ * Replays the demo traffic in 10-minute intervals of event time and, after each, lets the promoter
+ * evaluate both rollouts at the end of that interval: the same code path as a live promoter,
+ * with time taken from the events instead of the wall clock.
+ */
+async function runRollouts(
+  promoter: Promoter,
+  clock: { now: number },
+  replayInterval: (i: number, from: number) => Promise<void>,
+  rollouts: string[],
+  intervals: number,
+  start: number,
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  const active = new Set(rollouts);
+  for (let i = 0; i < intervals; i++) {
+    const from = start + i * INTERVAL_MS;
+    await replayInterval(i, from);
+    clock.now = from + INTERVAL_MS;
+    for (const rollout of [...active]) {
+      const d = await promoter.evaluate(rollout);
+      const move = d.decision === 'continue' ? `stays at ${where(d.phase, d.weight)}` : `${where(d.phase, d.weight)} → ${where(d.nextPhase, d.nextWeight)}`;
+      out.write(`[+${String((i + 1) * 10).padStart(3)} min] ${rollout.padEnd(34)} ${d.decision.toUpperCase().padEnd(8)} ${move}: ${d.summary}\n`);
+      if (d.decision === 'rollback') out.write(`${indent(renderReasons(d.reasons.filter((r) => r.outcome === 'fail')), 14)}\n`);
+      if (['done', 'rolled-back', 'aborted'].includes(d.nextPhase)) active.delete(rollout);
+    }
+  }
+  for (const rollout of active) out.write(`${rollout}: not finished after ${intervals} intervals\n`);
+}
+
+const indent = (text: string, n: number) => text.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
 
 interface SummaryRow {
   candidate: string;
@@ -79,7 +137,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('replay a generated stream through a baseline and two in-process candidates on the embedded engine')
-    .option('--events <n>', 'events to generate', (v) => Number.parseInt(v, 10), 20_000)
+    .option('--events <n>', 'events to generate', (v) => Number.parseInt(v, 10), 24_000)
     .action(async (opts: { events: number }, cmd: Command) => {
       const { config, logger } = startup(cmd.optsWithGlobals<GlobalOptions>(), 'demo');
       const started = performance.now();
@@ -93,17 +151,47 @@ export function registerDemo(program: Command): void {
 
       const experiment = demoExperiment();
       const service = await createReplayerService({ experiment, baseDir: process.cwd(), ch, logger, registry: createRegistry('demo', { defaultMetrics: false }) });
-      process.stdout.write(`umbra demo: ${opts.events} generated events of ${DEMO_BASELINE.name} ${DEMO_BASELINE.version} replayed against 2 candidates (+ A/A on 25 %) on ${ch.describe}\n`);
+      const intervals = 12;
+      const perInterval = Math.ceil(opts.events / intervals);
+      const start = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS - intervals * INTERVAL_MS;
+      const clock = { now: start };
+      const promoter = createPromoter({ ch, logger, clock: () => clock.now, leadership: false, instanceId: 'umbra-demo' });
+      const rollouts = [];
+      for (const c of experiment.candidates) {
+        const spec = demoRollout(c.name);
+        // The demo replaces its previous rollouts too.
+        const running = await promoter.status(spec.rollout as string);
+        if (running && !['done', 'rolled-back', 'aborted'].includes(running.state.phase)) await promoter.abort(spec.rollout as string, 'demo restarted');
+        await promoter.start(spec, { source: 'demo' });
+        rollouts.push(spec.rollout as string);
+      }
+      process.stdout.write(
+        `umbra demo: ${perInterval * intervals} generated events of ${DEMO_BASELINE.name} ${DEMO_BASELINE.version} in ${intervals} intervals of 10 min, ` +
+          `replayed against 2 candidates (+ A/A on 25 %) on ${ch.describe}; after each interval the promoter evaluates both canary rollouts\n\n`,
+      );
       const t0 = performance.now();
-      const { events } = await runIterable(service.replayer, generateTraffic({ count: opts.events, seed: 7 }), { chunkSize: 500, maxOutstanding: 8 });
+      let events = 0;
+      await runRollouts(
+        promoter,
+        clock,
+        async (i, from) => {
+          const traffic = generateTraffic({ count: perInterval, seed: 7 + i, startMs: from, spanMs: INTERVAL_MS });
+          events += (await runIterable(service.replayer, traffic, { chunkSize: 500, maxOutstanding: 8 })).events;
+        },
+        rollouts,
+        intervals,
+        start,
+        process.stdout,
+      );
       await service.close();
+      await promoter.close();
       const replaySeconds = (performance.now() - t0) / 1000;
-      process.stdout.write(`replayed ${events} events in ${replaySeconds.toFixed(1)} s (${Math.round(events / replaySeconds)} events/s)\n`);
+      process.stdout.write(`\nreplayed ${events} events and evaluated the rollouts in ${replaySeconds.toFixed(1)} s (${Math.round(events / replaySeconds)} events/s)\n`);
       await printSummary(ch, DEMO_EXPERIMENT);
 
       // The comparator's full report over the replayed window: agreement, latency and drift,
       // overall and per segment, each number with its n and interval or p-value.
-      const window = { from: Date.now() - 2 * 3_600_000, to: Date.now() + 60_000 };
+      const window = { from: start, to: start + intervals * INTERVAL_MS };
       const reports = await runReport(ch, { experiment: DEMO_EXPERIMENT, ...window, segmentKeys: [...experiment.segments] });
       for (const report of reports) await storeReport(ch, report);
       process.stdout.write(`\n${renderTable(reports, { experiment: DEMO_EXPERIMENT })}\n`);
