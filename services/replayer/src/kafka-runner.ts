@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Logger, RequestEvent } from '@umbra/core';
 import type { BusConsumer, BusProducer, InMessage, KafkaBus } from '@umbra/core/kafka';
 import type { DeadLetterPublisher, Replayer, SourceRecord } from './replayer.ts';
@@ -80,6 +81,9 @@ export async function runKafkaReplayer(opts: KafkaRunOptions): Promise<KafkaRun>
           await ctl.commitOffsetsIfNecessary();
         },
         () => ctl.heartbeat(),
+        undefined,
+        // A full window waits on the store: write now rather than on the flush timer.
+        () => void replayer.sink.flush(),
       );
       const messages = batch.messages;
       for (let i = 0; i < messages.length; i += chunkSize) {
@@ -90,6 +94,8 @@ export async function runKafkaReplayer(opts: KafkaRunOptions): Promise<KafkaRun>
         const { stored } = await replayer.handle(records);
         await acks.push(chunk[chunk.length - 1]!.offset, stored);
         await ctl.heartbeat();
+        // Let timers and I/O run between chunks (flush timer, candidate sockets, heartbeats).
+        await setImmediate();
       }
       // Nothing more comes for this batch: write what is pending now rather than on the timer.
       void replayer.sink.flush();

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { UmbraError, isUmbraError, type Logger, type RequestEvent } from '@umbra/core';
 import type { Replayer, SourceRecord } from './replayer.ts';
 
@@ -16,6 +17,8 @@ export class InOrderAcks {
     private readonly ack: (position: string) => Promise<void>,
     private readonly whileWaiting?: () => Promise<void>,
     private readonly waitTickMs = 3_000,
+    /** Called when the window is full and push() must wait: the store should write now, not on its timer. */
+    private readonly onBlocked?: () => void,
   ) {}
 
   async push(position: string, stored: Promise<void>): Promise<void> {
@@ -27,6 +30,7 @@ export class InOrderAcks {
     };
     stored.then(settle, settle);
     this.queue.push(entry);
+    if (this.queue.length > this.limit) this.onBlocked?.();
     while (this.queue.length > this.limit) await this.releaseHead();
   }
 
@@ -93,7 +97,7 @@ export async function runIterable(
 ): Promise<{ events: number }> {
   const chunkSize = opts.chunkSize ?? 1_000;
   let count = 0;
-  const acks = new InOrderAcks(opts.maxOutstanding ?? 4, async () => undefined);
+  const acks = new InOrderAcks(opts.maxOutstanding ?? 4, async () => undefined, undefined, undefined, () => void replayer.sink.flush());
   let chunk: SourceRecord[] = [];
   const send = async () => {
     const records = chunk;
@@ -102,6 +106,8 @@ export async function runIterable(
     count += records.length;
     opts.onProgress?.({ events: count });
     await acks.push(String(count), stored);
+    // Let timers and I/O run between chunks: the chunk's work resumes only through microtasks.
+    await setImmediate();
   };
   for await (const event of events) {
     if (opts.signal?.aborted) break;

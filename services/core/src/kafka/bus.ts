@@ -240,7 +240,8 @@ function createConsumer(kafka: Kafka, opts: ConsumerOptions): BusConsumer {
             offsets: payload.topics.flatMap((t) =>
               t.partitions.map((p) => ({
                 topic: t.topic,
-                partition: p.partition,
+                // kafkajs types say number, but the event carries the partition as a string.
+                partition: Number(p.partition),
                 offset: p.offset,
               })),
             ),
