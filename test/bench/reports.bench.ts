@@ -1,0 +1,216 @@
+/**
+ * Report benchmark: the full report set (agreement, latency and drift for the candidate and its
+ * A/A run, plus the canary report; every metric, every segment) over 1 M and 10 M pairs generated
+ * inside the embedded engine, next to scipy computing the same statistics on the same rows.
+ *
+ *   npx tsx test/bench/reports.bench.ts [--sizes 1000000,10000000] [--no-scipy]
+ *
+ * Prints a table and writes test/bench/results/reports.md. Times are wall-clock on this machine;
+ * nothing is asserted.
+ */
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createClickHouse, migrate, queryRows, runStatement, toDateTime64, type ClickHouse } from '../../services/core/src/clickhouse/index.ts';
+import { runCanaryReport, runReport, type Report } from '../../services/comparator/src/reports/index.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DAY = 86_400_000;
+const SEGMENT_KEYS = ['region', 'client', 'input_class'];
+const RUNS = 3;
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const sizes = (arg('--sizes') ?? '1000000,10000000').split(',').map(Number);
+const withScipy = !process.argv.includes('--no-scipy');
+
+const sql = (file: string) => readFileSync(join(HERE, file), 'utf8');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t, value };
+}
+
+function scipyAvailable(): boolean {
+  return spawnSync('python3', ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0;
+}
+
+async function exportRows(ch: ClickHouse, file: string, query: string, params: Record<string, unknown>): Promise<void> {
+  const result = await ch.client.exec({ query, query_params: params });
+  await pipeline(result.stream, createWriteStream(file));
+}
+
+interface SizeResult {
+  pairs: number;
+  requests: number;
+  parts: number;
+  generateMs: number;
+  breakdown: Record<string, number>;
+  fullMs: number[];
+  fullMergedMs: number;
+  metricRows: number;
+  sampleMods: Record<string, unknown>;
+  scipy?: { total_s: number; pair_reports_s: number; canary_s: number; load_s: number; statistics: number; scipy: string; numpy: string } | string;
+}
+
+async function fullReport(ch: ClickHouse, start: number, reports?: ('agreement' | 'latency' | 'drift')[]): Promise<Report[]> {
+  const pairReports = await runReport(ch, {
+    experiment: 'bench',
+    from: start,
+    to: start + DAY,
+    segmentKeys: SEGMENT_KEYS,
+    referenceWindow: { from: start, to: start + DAY / 4 },
+    ...(reports ? { reports } : {}),
+  });
+  if (reports) return pairReports;
+  const canary = await runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: ['region', 'client'] });
+  return [...pairReports, canary];
+}
+
+async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise<SizeResult> {
+  const start = Math.floor(Date.now() / DAY) * DAY - 2 * DAY; // inside the tables' 90-day TTL
+  await runStatement(ch, 'TRUNCATE TABLE shadow_pairs');
+  await runStatement(ch, 'TRUNCATE TABLE request_events');
+  const events = Math.round(size / 1.1); // plus an A/A pair for every tenth event
+  const gen = await timed(async () => {
+    await runStatement(ch, sql('reports-data.sql'), { events, start: toDateTime64(start) });
+    await runStatement(ch, sql('reports-requests.sql'), { requests: size, start: toDateTime64(start) });
+  });
+  const [counts] = await queryRows<{ pairs: number; parts: number }>(
+    ch,
+    "SELECT (SELECT count() FROM shadow_pairs) AS pairs, (SELECT count() FROM system.parts WHERE table = 'shadow_pairs' AND active) AS parts",
+  );
+  const pairs = Number(counts?.pairs);
+  console.log(`\n${pairs.toLocaleString('en')} pairs + ${size.toLocaleString('en')} requests generated in ${seconds(gen.ms)} (${counts?.parts} parts)`);
+
+  const fullMs: number[] = [];
+  let last: Report[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const run = await timed(() => fullReport(ch, start));
+    fullMs.push(run.ms);
+    last = run.value;
+    console.log(`  full report set, run ${i + 1}: ${seconds(run.ms)} (${run.value.reduce((s, r) => s + r.metrics.length, 0)} metric rows)`);
+  }
+  // Each report alone, best of RUNS: the machine is shared, the minimum is the least disturbed.
+  const breakdown: Record<string, number> = {};
+  for (let i = 0; i < RUNS; i++) {
+    for (const kind of ['agreement', 'latency', 'drift'] as const) {
+      const ms = (await timed(() => fullReport(ch, start, [kind]))).ms;
+      breakdown[kind] = Math.min(breakdown[kind] ?? Infinity, ms);
+    }
+    const canaryMs = (await timed(() => runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: ['region', 'client'] }))).ms;
+    breakdown.canary = Math.min(breakdown.canary ?? Infinity, canaryMs);
+  }
+  console.log(`  by report (best of ${RUNS}): ${Object.entries(breakdown).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
+
+  await runStatement(ch, 'OPTIMIZE TABLE shadow_pairs FINAL');
+  await runStatement(ch, 'OPTIMIZE TABLE request_events FINAL');
+  const merged = await timed(() => fullReport(ch, start));
+  console.log(`  full report set after OPTIMIZE FINAL (one part per partition): ${seconds(merged.ms)}`);
+
+  const sampleMods: Record<string, unknown> = {};
+  for (const m of last[0]?.metrics ?? []) {
+    if (m.segment_key !== '') continue;
+    if (m.metric === 'latency_p99_candidate') sampleMods.quantiles = m.details.sample_mod;
+    if (m.metric === 'ks' && m.details.feature === 'output_value') sampleMods.drift = { sample_mod: m.details.sample_mod, n_cur: m.n, n_ref: m.details.n_ref };
+  }
+
+  const result: SizeResult = {
+    pairs,
+    requests: size,
+    parts: Number(counts?.parts),
+    generateMs: gen.ms,
+    breakdown,
+    fullMs,
+    fullMergedMs: merged.ms,
+    metricRows: last.reduce((s, r) => s + r.metrics.length, 0),
+    sampleMods,
+  };
+  if (!python) {
+    result.scipy = 'scipy not available';
+    return result;
+  }
+  const dir = join(os.tmpdir(), `umbra-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const pairsFile = join(dir, 'pairs.bin');
+    const requestsFile = join(dir, 'requests.bin');
+    await exportRows(ch, pairsFile, sql('reports-export-pairs.sql'), { start: toDateTime64(start) });
+    await exportRows(ch, requestsFile, sql('reports-export-requests.sql'), {});
+    const py = spawnSync('python3', [join(HERE, 'reports_scipy.py'), pairsFile, requestsFile, String(DAY / 4)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (py.status !== 0) {
+      result.scipy = `scipy run failed: ${py.stderr.trim().split('\n').slice(-1)[0] ?? ''}`;
+    } else {
+      result.scipy = JSON.parse(py.stdout.trim().split('\n').slice(-1)[0] ?? '{}') as SizeResult['scipy'];
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const s = result.scipy;
+  console.log(typeof s === 'string' ? `  ${s}` : `  scipy ${s?.scipy}: ${s?.total_s.toFixed(2)} s (pair reports ${s?.pair_reports_s.toFixed(2)} s, canary ${s?.canary_s.toFixed(2)} s; loading the rows ${s?.load_s.toFixed(2)} s not counted)`);
+  return result;
+}
+
+function markdown(results: SizeResult[], ch: ClickHouse): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+  const lines = [
+    '# Report benchmark',
+    '',
+    `Recorded ${new Date().toISOString()} by \`npx tsx test/bench/reports.bench.ts\`.`,
+    '',
+    `- Node ${process.version}, ${ch.describe} (ClickHouse ${ch.version})`,
+    `- CPU: ${cpu}, ${os.cpus().length} cores; load average at the end ${load} (1/5/15 min: the machine is shared, numbers are noisy)`,
+    '',
+    'What is timed: `runReport` (agreement, latency and drift for candidate `cand-a` and the A/A run `baseline-aa`, segments',
+    '`region` × 4, `client` × 3, `input_class` × 2, reference window = the first 6 h of the day) plus `runCanaryReport`',
+    '(`region`, `client`) on as many request events as pairs; every metric and segment, as stored. Pairs are generated in',
+    'SQL (`test/bench/reports-data.sql`). "as inserted" reads the parts the inserts left (FINAL merges them at read time);',
+    '"merged" is after `OPTIMIZE TABLE ... FINAL`; the per-report columns are each report alone, best of 3.',
+    'scipy computes the same statistics exactly on every row',
+    '(`test/bench/reports_scipy.py`, data exported from the engine; loading not counted); umbra samples deterministically',
+    'where every value must be in memory (sample_mod below, n reported in each row).',
+    '',
+    '| pairs | full set, as inserted: min / median / max of 3 | merged | agreement | latency | drift | canary | scipy | metric rows | sampling |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of results) {
+    const s = r.scipy;
+    const scipy = typeof s === 'string' || s === undefined ? (s ?? '') : `${s.total_s.toFixed(2)} s`;
+    const b = r.breakdown;
+    lines.push(
+      `| ${r.pairs.toLocaleString('en')} | ${[...r.fullMs].sort((a, b) => a - b).map(seconds).join(' / ')} | ${seconds(r.fullMergedMs)} | ${seconds(b.agreement ?? 0)} | ${seconds(b.latency ?? 0)} | ${seconds(b.drift ?? 0)} | ${seconds(b.canary ?? 0)} | ${scipy} | ${r.metricRows} | ${JSON.stringify(r.sampleMods).replace(/\|/g, '/')} |`,
+    );
+  }
+  const versions = results.map((r) => r.scipy).find((s) => typeof s === 'object');
+  if (versions && typeof versions === 'object') lines.push('', `scipy ${versions.scipy}, numpy ${versions.numpy}.`);
+  lines.push('', 'Generation (not part of the report time): ' + results.map((r) => `${r.pairs.toLocaleString('en')} pairs in ${seconds(r.generateMs)}`).join(', ') + '.', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const python = withScipy && scipyAvailable();
+  if (!python) console.log('scipy not available: timing umbra only');
+  const ch = await createClickHouse({ dataDir: ':memory:' });
+  try {
+    await migrate(ch);
+    console.log(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} x ${os.cpus().length}, ${ch.describe}`);
+    const results: SizeResult[] = [];
+    for (const size of sizes) results.push(await benchSize(ch, size, python));
+    const out = join(HERE, 'results', 'reports.md');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, markdown(results, ch));
+    console.log(`\nwrote ${out}`);
+  } finally {
+    await ch.close();
+  }
+}
+
+await main();
