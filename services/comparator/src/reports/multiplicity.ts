@@ -1,6 +1,6 @@
 // services/core/src/domain/index.ts does not re-export stats/ yet (another owner's file); once it
 // does, import from '@umbra/core/domain'.
-import { adjust } from '../../../core/src/domain/stats/index.ts';
+import { adjust } from '@umbra/core/domain';
 import type { MetricRow, Multiplicity } from './types.ts';
 
 /**

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUmbraError } from '@umbra/core';
 import { createClickHouse, migrate, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
-import { holm } from '../../../core/src/domain/stats/index.ts';
+import { holm } from '@umbra/core/domain';
 import { experimentExists, listExperiments, runCanaryReport, runReport, storeReport, type MetricRow, type Report } from './index.ts';
 import { metricSpec } from './catalogue.ts';
 import { loadOracle, oracleT0, readOracle, type Expected } from './oracle-fixture.ts';

@@ -10,22 +10,14 @@ import {
   type BetaMixture,
 } from '../stats/confidence-sequence.ts';
 import { binomial, createRng } from './simulate.ts';
+import { wilson } from '@umbra/core/domain';
 
 /** z of a two-sided 95 % interval, Φ⁻¹(0.975). */
 const Z95 = 1.959963984540054;
 
-/**
- * The Wilson score interval (no continuity correction), the fixed-sample interval the reports
- * use. Same formula as @umbra/core's stats `wilson`; kept here so the harness does not depend on
- * that module's export path.
- */
+/** The Wilson score interval of the reports (core's `wilson`); the harness always has n > 0. */
 export function wilsonInterval(k: number, n: number, z = Z95): { lower: number; upper: number } {
-  const p = k / n;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const center = (p + z2 / (2 * n)) / denom;
-  const half = (z / denom) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { lower: Math.max(0, center - half), upper: Math.min(1, center + half) };
+  return wilson(k, n, z)!;
 }
 
 export interface PeekingOptions {
