@@ -457,8 +457,13 @@ ${canarySection(c)}
 
 function overview(view: DocumentView): string {
   const rows = view.candidates.map((c) => {
-    const p99 = c.latency.find((l) => l.quantile === 'p99')?.ratio;
-    return `<tr><td><a href="#${esc(slug(c.candidate))}">${esc(c.candidate)}</a>${c.role === 'noise' ? ' <span class="role">(A/A)</span>' : ''}</td>${td(`<span class="badge ${c.verdict.status}">${esc(STATUS_TEXT[c.verdict.status])}</span>`)}${td(fmtEvidence(c.agreement, 'pct'), 'r')}${td(fmtEvidence(p99, 'ratio'), 'r')}${td(fmtEvidence(c.errorRate, 'pct'), 'r')}</tr>`;
+    const p99 = c.latency.find((l) => l.quantile === 'p99');
+    // The same comparison the verdict makes: against the A/A replay when there is one.
+    const latency =
+      c.p99VsAA !== undefined
+        ? `<span class="num">${esc(fmtRatio(c.p99VsAA))}</span> <span class="n">vs A/A, n=${esc(fmtCount(p99?.candidate?.n ?? 0))}</span>`
+        : fmtEvidence(p99?.ratio, 'ratio');
+    return `<tr><td><a href="#${esc(slug(c.candidate))}">${esc(c.candidate)}</a>${c.role === 'noise' ? ' <span class="role">(A/A)</span>' : ''}</td>${td(`<span class="badge ${c.verdict.status}">${esc(STATUS_TEXT[c.verdict.status])}</span>`)}${td(fmtEvidence(c.agreement, 'pct'), 'r')}${td(latency, 'r')}${td(fmtEvidence(c.errorRate, 'pct'), 'r')}</tr>`;
   });
   return `<nav class="toc" aria-label="Candidates">${table({
     testId: 'overview',

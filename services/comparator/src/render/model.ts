@@ -129,6 +129,8 @@ export interface CandidateView {
   noiseAgreement: MetricRow | undefined;
   /** The A/A run's replayed p99 latency: the baseline's latency in the same replay environment. */
   noiseLatencyP99: MetricRow | undefined;
+  /** Candidate p99 / A/A p99 when both have enough pairs: the like-for-like latency ratio. */
+  p99VsAA: number | undefined;
   /** Overall label shifts, one per label, most significant first. */
   labelShifts: MetricRow[];
   confusion: ConfusionView | undefined;
@@ -358,6 +360,7 @@ export function buildView(reports: readonly Report[], options: RenderOptions = {
       agreement: find(report, AGREEMENT),
       noiseAgreement: report.role === 'noise' ? undefined : noiseAgreement,
       noiseLatencyP99: report.role === 'noise' ? undefined : noiseLatencyP99,
+      p99VsAA: report.role === 'noise' ? undefined : ratioVsAA(find(report, LATENCY_NAMES.candidate('p99')), noiseLatencyP99, opts.minPairs),
       labelShifts: report.metrics.filter((m) => LABEL_SHIFT.includes(m.metric) && m.report === 'agreement' && overall(m)).sort(bySignificance),
       confusion: confusionOf(report),
       errorRate: find(report, ERROR_RATE),
@@ -422,15 +425,20 @@ function judgeAbove(m: MetricRow, limit: number): Finding['status'] {
  * threshold: wholly on the bad side is "worse", straddling it is "inconclusive" (more pairs
  * will tell), wholly on the good side passes. A missing number is inconclusive, never ok.
  */
+/** Candidate p99 over the A/A replay's p99, both measured in the replay environment; undefined without enough of both. */
+function ratioVsAA(candidate: MetricRow | undefined, aa: MetricRow | undefined, minPairs: number): number | undefined {
+  if (!candidate || !aa || !num(candidate.value) || !num(aa.value) || aa.value <= 0) return undefined;
+  if (candidate.n < minPairs || aa.n < minPairs) return undefined;
+  return candidate.value / aa.value;
+}
+
 export function verdictOf(v: Omit<CandidateView, 'verdict'>, opts: ResolvedOptions): Verdict {
   const findings: Finding[] = [];
   const a = v.agreement;
   const p99 = v.latency.find((l) => l.quantile === 'p99');
   const err = v.errorRate;
   const parts: string[] = [`agreement ${pctWithEvidence(a)}`];
-  const aaP99 = v.noiseLatencyP99;
-  const likeForLike = aaP99 && num(aaP99.value) && aaP99.value > 0 && aaP99.n >= opts.minPairs && num(p99?.candidate?.value);
-  if (likeForLike) parts.push(`p99 latency ${fmtRatio(p99!.candidate!.value! / aaP99.value!)} vs A/A`);
+  if (v.p99VsAA !== undefined) parts.push(`p99 latency ${fmtRatio(v.p99VsAA)} vs A/A`);
   else if (p99?.ratio && num(p99.ratio.value)) parts.push(`p99 latency ${fmtRatio(p99.ratio.value)}`);
   if (err && num(err.value)) parts.push(`errors ${fmtPct(err.value)}${num(err.lower) && num(err.upper) ? ` ${fmtPctInterval(err.lower, err.upper)}` : ''}`);
   const summary = parts.join('; ');
@@ -493,8 +501,8 @@ export function verdictOf(v: Omit<CandidateView, 'verdict'>, opts: ResolvedOptio
   // Production's served latency includes a different host, network and load.
   const aa = v.noiseLatencyP99;
   const cand = p99?.candidate;
-  if (aa && cand && num(aa.value) && num(cand.value) && aa.value > 0 && aa.n >= opts.minPairs && cand.n >= opts.minPairs) {
-    const r = cand.value / aa.value;
+  if (aa && cand && num(aa.value) && num(cand.value) && v.p99VsAA !== undefined) {
+    const r = v.p99VsAA;
     const status: Finding['status'] = r > opts.maxLatencyRatio ? 'worse' : 'ok';
     findings.push({
       status,
