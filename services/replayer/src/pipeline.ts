@@ -33,12 +33,18 @@ export function createPairMaker(opts: {
   const { baseline, output, experiment, targets } = opts;
   const comparator = createComparator(output);
 
-  async function one(target: ReplayTarget, event: RequestEvent, baselineParsed: ParsedOutput): Promise<ShadowPair> {
+  async function one(
+    target: ReplayTarget,
+    event: RequestEvent,
+    baselineParsed: ParsedOutput,
+    onOutcome?: (o: CandidateOutcome) => void,
+  ): Promise<ShadowPair> {
     const started = performance.now();
     let candidateOutput: string | null = null;
     let candidateLatencyMs: number;
     let candidateStatus: CandidateStatus = 'ok';
     let candidateError: string | null = null;
+    let errorCode: string | undefined;
     try {
       const result = await target.client.invoke(event);
       candidateOutput = result.output;
@@ -46,8 +52,10 @@ export function createPairMaker(opts: {
     } catch (err) {
       candidateLatencyMs = performance.now() - started;
       candidateStatus = isUmbraError(err, 'CANDIDATE_TIMEOUT') ? 'timeout' : 'error';
-      candidateError = isUmbraError(err) ? `${err.code}: ${err.message}` : `CANDIDATE_FAILED: ${String(err)}`;
+      errorCode = isUmbraError(err) ? err.code : 'CANDIDATE_FAILED';
+      candidateError = `${errorCode}: ${isUmbraError(err) ? err.message : String(err)}`;
     }
+    onOutcome?.({ candidate: target.client.name, status: candidateStatus, latencyMs: candidateLatencyMs, ...(errorCode ? { errorCode } : {}) });
     const comparison = comparator.compareParsed(baselineParsed, parseOutput(candidateOutput));
     return {
       experiment,
@@ -80,18 +88,7 @@ export function createPairMaker(opts: {
       if (chosen.length === 0) return [];
       // The baseline output is parsed once for all candidates.
       const baselineParsed = parseOutput(event.output);
-      const pairs = await Promise.all(chosen.map((t) => one(t, event, baselineParsed)));
-      if (onOutcome) {
-        for (const p of pairs) {
-          onOutcome({
-            candidate: p.candidate,
-            status: p.candidateStatus,
-            latencyMs: p.candidateLatencyMs,
-            ...(p.candidateError ? { errorCode: p.candidateError.split(':')[0] } : {}),
-          });
-        }
-      }
-      return pairs;
+      return Promise.all(chosen.map((t) => one(t, event, baselineParsed, onOutcome)));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
-import { UmbraError, isUmbraError, type Logger, type RequestEvent } from '@umbra/core';
+import { UmbraError, isUmbraError, type RequestEvent } from '@umbra/core';
 import type { Replayer, SourceRecord } from './replayer.ts';
 
 /**
@@ -137,10 +137,4 @@ export function badRecord(
       receivedAt: Date.now(),
     },
   };
-}
-
-export function logSinkHealth(replayer: Replayer, logger: Logger): void {
-  replayer.sink.on('retry', ({ attempt, delayMs, error }) => {
-    logger.warn({ attempt, delayMs: Math.round(delayMs), err: error }, 'store write failed; consumption waits and the write is retried');
-  });
 }

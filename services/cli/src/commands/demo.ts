@@ -144,9 +144,7 @@ export function registerDemo(program: Command): void {
       const ch = await openClickHouse(config, logger);
       await migrate(ch, { logger });
       // The demo replaces its previous run.
-      for (const table of ['shadow_pairs'] as const) {
-        await ch.client.command({ query: `DELETE FROM ${table} WHERE experiment = {e:String}`, query_params: { e: DEMO_EXPERIMENT } });
-      }
+      await ch.client.command({ query: 'DELETE FROM shadow_pairs WHERE experiment = {e:String}', query_params: { e: DEMO_EXPERIMENT } });
       await ch.client.command({ query: 'DELETE FROM request_events WHERE model_name = {m:String}', query_params: { m: DEMO_BASELINE.name } });
 
       const experiment = demoExperiment();
