@@ -97,12 +97,12 @@ describe('evaluate: canary', () => {
       'canary 5 → canary 10 after 10m',
       'canary 10 → canary 25 after 10m',
       'canary 25 → canary 50 after 10m',
-      'canary 50 → canary 100 after 10m',
-      'canary 100 → done 100 after 10m',
+      // 100 % is the promotion itself: no stage bakes there (no baseline traffic is left).
+      'canary 50 → done 100 after 10m',
     ]);
     expect(state.weight).toBe(100);
-    expect(state.step).toBe(6);
-    expect(state.evaluations).toBe(60);
+    expect(state.step).toBe(5);
+    expect(state.evaluations).toBe(50);
   });
 
   it('continues during bake time and says how long is left', () => {

@@ -13,7 +13,7 @@ const read = (name: string): unknown =>
 describe('deploy/examples', () => {
   it('rollout-canary.yaml parses and holds the harness gates', () => {
     const spec = parseRolloutSpec(read('rollout-canary.yaml'), 'rollout-canary.yaml');
-    expect(rolloutPlan(spec).map((s) => s.weight)).toEqual([0, 5, 10, 25, 50, 100]);
+    expect(rolloutPlan(spec).map((s) => s.weight)).toEqual([0, 5, 10, 25, 50]);
     // The decision-quality numbers are about this spec's gates.
     expect(spec.gates).toEqual(HARNESS_SPEC.gates);
     expect(spec.evidence).toEqual(HARNESS_SPEC.evidence);

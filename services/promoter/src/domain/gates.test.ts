@@ -8,7 +8,8 @@ const spec = parseRolloutSpec(canaryRaw);
 const plan = rolloutPlan(spec);
 const shadow = plan[0] as Stage;
 const canary5 = plan[1] as Stage;
-const canary100 = plan[5] as Stage;
+// Weight 100 as blue-green's switched and watch stages have it (a canary plan ends below 100).
+const canary100: Stage = { ...canary5, weight: 100 };
 const window = { from: 0, to: 600_000 };
 const live = { n: 5000, errorRate: 0.001, stableN: 95_000, stableErrorRate: 0.001 };
 

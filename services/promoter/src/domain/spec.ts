@@ -376,9 +376,12 @@ export interface Stage {
 export function rolloutPlan(spec: RolloutSpec): Stage[] {
   if ('canary' in spec.strategy) {
     const c = spec.strategy.canary;
+    // A step of 100 % is the promotion itself, not a stage to bake: with the candidate serving
+    // everything, no request is served by the baseline any more, so there is nothing to replay
+    // against it and no stable arm to compare with. The last comparison is at the step before.
     return [
       { phase: 'shadow', weight: 0, minDuration: c.shadow.minDuration, clock: 'shadow time' },
-      ...c.steps.map((w): Stage => ({
+      ...c.steps.filter((w) => w < 100).map((w): Stage => ({
         phase: 'canary',
         weight: w,
         minDuration: c.bakeTime,
