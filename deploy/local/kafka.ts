@@ -45,6 +45,8 @@ export interface ResolvedKafka {
 export interface LocalKafka {
   /** `127.0.0.1:<port>`, ready for KAFKA_BROKERS. */
   brokers: string;
+  /** The broker's config and data (removed at stop unless started with `keepDir`). */
+  dir: string;
   version: string;
   pid: number;
   /** From the call to readiness, including any download. */
@@ -496,28 +498,52 @@ function untrack(b: LiveBroker): void {
 
 /** Starts a single-node KRaft broker on loopback; resolves once it serves clients. */
 export async function startKafka(
-  opts: { version?: string; logDir?: string } = {},
+  opts: {
+    version?: string;
+    logDir?: string;
+    /**
+     * Start again from the `dir` of a broker stopped with `keepDir`: same ports, same topics and
+     * data (fault tests take the broker down and bring it back).
+     */
+    dir?: string;
+    /** Leave the directory in place at stop(), for a later start with `dir`. */
+    keepDir?: boolean;
+  } = {},
 ): Promise<LocalKafka> {
   const started = Date.now();
   await requireJava17();
   const resolved = await resolveKafka(opts.version === undefined ? {} : { version: opts.version });
   const { version, classpath } = resolved;
 
-  const dir = await mkdtemp(path.join(tmpdir(), 'umbra-kafka-'));
+  const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), 'umbra-kafka-')));
   const logDir = opts.logDir ?? dir;
   await mkdir(logDir, { recursive: true });
   const logFile = path.join(logDir, 'server.log');
   const stdoutFile = path.join(logDir, 'stdout.log');
-  const removeDir = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const removeDir = (): Promise<void> =>
+    opts.keepDir ? Promise.resolve() : rm(dir, { recursive: true, force: true });
 
   let child: ChildProcess;
   try {
-    const [port, controllerPort] = (await freePorts(2)) as [number, number];
     const propsFile = path.join(dir, 'server.properties');
-    await writeFile(
-      propsFile,
-      serverProperties({ version, port, controllerPort, dataDir: path.join(dir, 'data') }),
-    );
+    let port: number;
+    if (opts.dir) {
+      const props = await readFile(propsFile, 'utf8');
+      const m = /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+),/m.exec(props);
+      if (!m)
+        throw new UmbraError(
+          'BAD_ARGUMENT',
+          `${propsFile}: no PLAINTEXT listener to start again on`,
+        );
+      port = Number(m[1]);
+    } else {
+      const [p, controllerPort] = (await freePorts(2)) as [number, number];
+      port = p;
+      await writeFile(
+        propsFile,
+        serverProperties({ version, port, controllerPort, dataDir: path.join(dir, 'data') }),
+      );
+    }
     // The format step logs apart, so a failed start shows the broker's own last lines.
     const formatLogFlag = await writeLogConfig(
       dir,
@@ -527,23 +553,26 @@ export async function startKafka(
     );
     const logFlag = await writeLogConfig(dir, 'broker', version, logFile);
 
-    const format = await runTool(
-      javaBin(),
-      [
-        ...JVM_FLAGS,
-        formatLogFlag,
-        '-cp',
-        classpath,
-        'kafka.tools.StorageTool',
-        'format',
-        '-t',
-        clusterId(),
-        '-c',
-        propsFile,
-        '--ignore-formatted',
-      ],
-      { cwd: dir },
-    );
+    // A restarted broker keeps its formatted storage (and cluster id).
+    const format = opts.dir
+      ? { code: 0, output: '' }
+      : await runTool(
+          javaBin(),
+          [
+            ...JVM_FLAGS,
+            formatLogFlag,
+            '-cp',
+            classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            '-t',
+            clusterId(),
+            '-c',
+            propsFile,
+            '--ignore-formatted',
+          ],
+          { cwd: dir },
+        );
     if (format.code !== 0) {
       throw new UmbraError(
         'KAFKA_UNAVAILABLE',
@@ -662,6 +691,7 @@ export async function startKafka(
     return {
       brokers,
       version,
+      dir,
       pid,
       coldStartMs: Date.now() - started,
       downloaded: resolved.downloaded,

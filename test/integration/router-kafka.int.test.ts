@@ -8,7 +8,6 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestEvent } from '@umbra/core';
 import {
-  decodeRequestEvent,
   encodePromotionDecision,
   type PromotionDecisionMessage,
 } from '@umbra/core/avro';
@@ -16,7 +15,7 @@ import type { BusConsumer } from '@umbra/core/kafka';
 import { createTap } from '@umbra/core/tap';
 import { createRouter, followDecisions, type DecisionFollower, type Router } from '@umbra/router';
 import { startBackend, type Backend } from '../../services/router/src/test-backends.ts';
-import { testBus, uniqueName, waitFor } from '../support/kafka.ts';
+import { readTopicEvents, testBus, uniqueName, waitFor } from '../support/kafka.ts';
 
 const { bus } = testBus('umbra-router-kafka-test');
 const topics: string[] = [];
@@ -49,28 +48,7 @@ async function newTopic(name: string): Promise<string> {
   return topic;
 }
 
-/** Reads every event on the topic until `n` have arrived. */
-async function readEvents(topic: string, n: number): Promise<RequestEvent[]> {
-  const events: RequestEvent[] = [];
-  const consumer = bus.consumer({
-    groupId: uniqueName('umbra-test-read'),
-    topics: [topic],
-    fromBeginning: true,
-    maxWaitTime: 250,
-  });
-  consumers.push(consumer);
-  await consumer.run({
-    eachBatch: async (batch, ctl) => {
-      for (const m of batch.messages) {
-        events.push(await decodeRequestEvent(m.value, m.headers));
-        ctl.resolveOffset(m.offset);
-      }
-    },
-  });
-  await waitFor(`${n} events on ${topic}`, async () => events.length >= n, { timeoutMs: 60_000 });
-  await consumer.disconnect();
-  return events;
-}
+const readEvents = (topic: string, n: number) => readTopicEvents(bus, topic, n, consumers);
 
 const event = (i: number): RequestEvent => ({
   eventId: `tap-${i}`,

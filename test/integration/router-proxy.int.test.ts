@@ -5,6 +5,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RequestEvent } from '@umbra/core';
 import { createKafka } from '@umbra/core/kafka';
 import { createRegistry } from '@umbra/core';
 import { createTap } from '@umbra/core/tap';
@@ -131,6 +132,22 @@ describe('router proxy', () => {
     expect(new Set(after.map((r) => `${r.arm}/${String(r.json.backend)}`))).toEqual(
       new Set(['green/canary']),
     );
+  });
+
+  it('taps the configured share of requests and records the rate on each event', async () => {
+    const tapped: RequestEvent[] = [];
+    const { url } = await start({
+      weight: 50,
+      tap: { tap: (e) => tapped.push(e) > 0 },
+      tapSampleRate: 0.25,
+    });
+    const answered = await many(400, 16, (i) => call(url, { i }));
+    expect(answered.every((r) => r.status === 200)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    // Binomial(400, 0.25): 100 ± 8.7; the band is ± 4.6 sd.
+    expect(tapped.length).toBeGreaterThan(60);
+    expect(tapped.length).toBeLessThan(140);
+    expect(tapped.every((e) => e.tapSampleRate === 0.25)).toBe(true);
   });
 
   it('passes a backend 5xx through as the backend sent it', async () => {

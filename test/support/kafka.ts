@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { RequestEvent } from '@umbra/core';
-import { encodeRequestEvent } from '@umbra/core/avro';
-import { createKafka, type KafkaBus, type OutMessage } from '@umbra/core/kafka';
+import { decodeRequestEvent, encodeRequestEvent } from '@umbra/core/avro';
+import { createKafka, type BusConsumer, type KafkaBus, type OutMessage } from '@umbra/core/kafka';
 
 export function testBus(clientId = 'umbra-test'): { bus: KafkaBus; brokers: string[] } {
   const brokers = inject('kafkaBrokers').split(',');
@@ -71,4 +71,25 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 250));
   }
+}
+
+/**
+ * Reads the topic from the beginning until `n` events have arrived (decoded as RequestEvents).
+ * The consumer joins `consumers` so an afterAll can disconnect it if the wait times out.
+ */
+export async function readTopicEvents(bus: KafkaBus, topic: string, n: number, consumers: BusConsumer[] = [], timeoutMs = 60_000): Promise<RequestEvent[]> {
+  const events: RequestEvent[] = [];
+  const consumer = bus.consumer({ groupId: uniqueName('umbra-test-read'), topics: [topic], fromBeginning: true, maxWaitTime: 250 });
+  consumers.push(consumer);
+  await consumer.run({
+    eachBatch: async (batch, ctl) => {
+      for (const m of batch.messages) {
+        events.push(await decodeRequestEvent(m.value, m.headers));
+        ctl.resolveOffset(m.offset);
+      }
+    },
+  });
+  await waitFor(`${n} events on ${topic}`, async () => events.length >= n, { timeoutMs });
+  await consumer.disconnect();
+  return events;
 }

@@ -5,6 +5,7 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerReplay } from './commands/replay.ts';
 import { registerReport } from './commands/report.ts';
 import { registerRollout } from './commands/rollout.ts';
+import { registerRoute } from './commands/route.ts';
 import { fail } from './runtime.ts';
 
 const program = new Command()
@@ -21,6 +22,7 @@ registerMigrate(program);
 registerReplay(program);
 registerReport(program);
 registerRollout(program);
+registerRoute(program);
 registerDemo(program);
 registerGenerate(program);
 

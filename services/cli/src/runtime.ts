@@ -6,6 +6,7 @@ import {
   type UmbraConfig,
 } from '@umbra/core';
 import { createClickHouse, type ClickHouse } from '@umbra/core/clickhouse';
+import { createKafka, type KafkaBus } from '@umbra/core/kafka';
 
 export interface GlobalOptions {
   umbraConfig?: string;
@@ -29,6 +30,19 @@ export function openClickHouse(config: Readonly<UmbraConfig>, logger: Logger): P
     ...(ch.url ? { url: ch.url, username: ch.username, password: ch.password, database: ch.database } : {}),
     dataDir: ch.dataDir,
     logger,
+  });
+}
+
+/** The Kafka client of the config (brokers, TLS, SASL), or undefined when no Kafka is configured. */
+export function openKafka(config: Readonly<UmbraConfig>, logger: Logger, role?: string): KafkaBus | undefined {
+  const k = config.kafka;
+  if (!k) return undefined;
+  return createKafka({
+    brokers: [...k.brokers],
+    clientId: role ? `${k.clientId}-${role}` : k.clientId,
+    logger,
+    ssl: k.ssl,
+    ...(k.sasl ? { sasl: { ...k.sasl } } : {}),
   });
 }
 

@@ -18,3 +18,10 @@ export {
   type Side,
 } from './routing.ts';
 export { bucketOf, hash32, onCanary } from './split.ts';
+export {
+  loadRouterConfig,
+  parseRouterConfig,
+  routerConfigSchema,
+  type RouterConfig,
+} from './config.ts';
+export { startRouterService, type RouterService, type RouterServiceDeps } from './service.ts';

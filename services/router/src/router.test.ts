@@ -52,5 +52,6 @@ describe('createRouter', () => {
     expect(() => createRouter({ ...opts, stable: 'ftp://x' })).toThrow(/stable/);
     expect(() => createRouter({ ...opts, adminToken: '' })).toThrow(/adminToken/);
     expect(() => createRouter({ ...opts, weight: 120 })).toThrow(/0\.\.100/);
+    expect(() => createRouter({ ...opts, tapSampleRate: 0 })).toThrow(/tapSampleRate/);
   });
 });

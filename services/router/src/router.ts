@@ -65,6 +65,8 @@ export interface RouterOptions {
   /** The models the arms serve, recorded on tapped events. */
   models: { stable: ModelInfo; canary: ModelInfo };
   tap?: RequestTap;
+  /** Share of requests tapped, (0, 1]; recorded on each event. Default 1. */
+  tapSampleRate?: number;
   /** Event attribute name → request header, e.g. `{ region: 'x-region' }`. */
   attributeHeaders?: Record<string, string>;
   /** Bearer token of the admin endpoint `/_umbra/routing`. */
@@ -224,6 +226,12 @@ export function createRouter(opts: RouterOptions): Router {
   const maxBodyBytes = opts.maxBodyBytes ?? 10 * 1024 * 1024;
   const maxTapBytes = opts.maxTapBytes ?? 1024 * 1024;
   const timeout = opts.backendTimeoutMs ?? 30_000;
+  const tapSampleRate = opts.tapSampleRate ?? 1;
+  if (!(tapSampleRate > 0 && tapSampleRate <= 1))
+    throw new UmbraError(
+      'BAD_ARGUMENT',
+      `router tapSampleRate must be in (0, 1], got ${tapSampleRate}`,
+    );
   const attributeHeaders = Object.entries(opts.attributeHeaders ?? {});
   const sticky =
     opts.stickyKey && (opts.stickyKey.header || opts.stickyKey.jsonField)
@@ -379,6 +387,9 @@ export function createRouter(opts: RouterOptions): Router {
       sendJson(res, 413, { error: 'payload_too_large', limitBytes: maxBodyBytes });
       return;
     }
+    // Sampled up front, so an untapped request does not even buffer its response.
+    const tapThis =
+      opts.tap !== undefined && (tapSampleRate === 1 || Math.random() < tapSampleRate);
     const started = performance.now();
     const eventTime = Date.now();
     const text = body.toString('utf8');
@@ -397,7 +408,7 @@ export function createRouter(opts: RouterOptions): Router {
       input: asJsonText(text, parsed),
       attributes,
       traceId: traceIdOf(req.headers),
-      tapSampleRate: 1,
+      tapSampleRate,
     };
     const finish = (code: number): number => {
       const ms = performance.now() - started;
@@ -427,13 +438,14 @@ export function createRouter(opts: RouterOptions): Router {
         message,
       });
       const latencyMs = finish(status);
-      record({
-        ...base,
-        output: null,
-        latencyMs,
-        status: 'error',
-        errorMessage: `backend ${choice.arm} unreachable: ${message}`,
-      });
+      if (tapThis)
+        record({
+          ...base,
+          output: null,
+          latencyMs,
+          status: 'error',
+          errorMessage: `backend ${choice.arm} unreachable: ${message}`,
+        });
       return;
     }
 
@@ -445,7 +457,7 @@ export function createRouter(opts: RouterOptions): Router {
     let capturedBytes = 0;
     try {
       for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-        if (opts.tap && capturedBytes <= maxTapBytes) {
+        if (tapThis && capturedBytes <= maxTapBytes) {
           captured.push(chunk);
           capturedBytes += chunk.length;
         }
@@ -457,18 +469,19 @@ export function createRouter(opts: RouterOptions): Router {
       logger.warn({ err, arm: choice.arm }, 'router: backend response broke off');
       res.destroy(err instanceof Error ? err : undefined);
       const latencyMs = finish(502);
-      record({
-        ...base,
-        output: null,
-        latencyMs,
-        status: 'error',
-        errorMessage: 'backend response broke off',
-      });
+      if (tapThis)
+        record({
+          ...base,
+          output: null,
+          latencyMs,
+          status: 'error',
+          errorMessage: 'backend response broke off',
+        });
       return;
     }
     res.end();
     const latencyMs = finish(upstream.statusCode);
-    if (!opts.tap) return;
+    if (!tapThis) return;
     if (capturedBytes > maxTapBytes) {
       logger.debug({ arm: choice.arm, bytes: capturedBytes }, 'router: response too large to tap');
       return;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { UmbraError } from '@umbra/core';
 import { encodeRequestEvent, writeAvroContainer, writeNdjson } from '@umbra/core/avro';
-import { createKafka, type OutMessage } from '@umbra/core/kafka';
+import type { OutMessage } from '@umbra/core/kafka';
 import { generateTraffic } from '@umbra/replayer';
-import { startup, type GlobalOptions } from '../runtime.ts';
+import { openKafka, startup, type GlobalOptions } from '../runtime.ts';
 
 interface GenerateOptions {
   count: number;
@@ -34,9 +34,9 @@ export function registerGenerate(program: Command): void {
         process.stdout.write(`wrote ${n} events to ${opts.out}\n`);
         return;
       }
-      if (!config.kafka) throw new UmbraError('CONFIG_INVALID', 'no Kafka configured: set kafka.brokers or KAFKA_BROKERS, or give --out FILE');
+      const bus = openKafka(config, logger);
+      if (!bus || !config.kafka) throw new UmbraError('CONFIG_INVALID', 'no Kafka configured: set kafka.brokers or KAFKA_BROKERS, or give --out FILE');
       const topic = opts.topic ?? config.kafka.topics.requests;
-      const bus = createKafka({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, logger });
       await bus.ensureTopics([{ topic, partitions: 6 }]);
       const producer = bus.producer();
       await producer.connect();

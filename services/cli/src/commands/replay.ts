@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { UmbraError, createRegistry, serveMetrics } from '@umbra/core';
-import { createKafka } from '@umbra/core/kafka';
 import { decodeRequestEvent, readAvroContainer, readNdjson } from '@umbra/core/avro';
 import { migrate } from '@umbra/core/clickhouse';
 import { createReplayerService, loadExperimentConfig, runIterable } from '@umbra/replayer';
-import { openClickHouse, startup, type GlobalOptions } from '../runtime.ts';
+import { openClickHouse, openKafka, startup, type GlobalOptions } from '../runtime.ts';
 
 export function registerReplay(program: Command): void {
   program
@@ -27,7 +26,7 @@ export function registerReplay(program: Command): void {
       if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics served');
 
       const kafka = config.kafka;
-      const bus = !file && kafka ? createKafka({ brokers: kafka.brokers, clientId: kafka.clientId, logger, ...(kafka.sasl ? { sasl: kafka.sasl } : {}), ssl: kafka.ssl }) : null;
+      const bus = file ? null : (openKafka(config, logger) ?? null);
       const service = await createReplayerService({
         experiment,
         baseDir: experiment.baseDir,

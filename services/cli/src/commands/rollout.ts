@@ -5,10 +5,8 @@ import {
   serveMetrics,
   UmbraError,
   type Logger,
-  type UmbraConfig,
 } from '@umbra/core';
 import { migrate, type ClickHouse } from '@umbra/core/clickhouse';
-import { createKafka, type KafkaBus } from '@umbra/core/kafka';
 import {
   createGateServer,
   createPromoter,
@@ -20,7 +18,7 @@ import {
   type PromoterOptions,
   type RolloutStatus,
 } from '@umbra/promoter';
-import { openClickHouse, startup, type GlobalOptions } from '../runtime.ts';
+import { openClickHouse, openKafka, startup, type GlobalOptions } from '../runtime.ts';
 
 interface TargetOptions {
   spec?: string;
@@ -88,22 +86,6 @@ export function readTokens(path: string): string[] {
   return tokens;
 }
 
-function busOf(
-  config: Readonly<UmbraConfig>,
-  logger: Logger,
-  clientId: string,
-): KafkaBus | undefined {
-  const k = config.kafka;
-  if (!k) return undefined;
-  return createKafka({
-    brokers: [...k.brokers],
-    clientId: `${k.clientId}-${clientId}`,
-    logger,
-    ssl: k.ssl,
-    ...(k.sasl ? { sasl: { ...k.sasl } } : {}),
-  });
-}
-
 interface Session {
   ch: ClickHouse;
   promoter: Promoter;
@@ -124,7 +106,7 @@ async function open(
   const ch = await openClickHouse(config, logger);
   try {
     await migrate(ch, { logger });
-    const bus = busOf(config, logger, 'promoter');
+    const bus = openKafka(config, logger, 'promoter');
     const promoter = createPromoter({
       ch,
       logger,
