@@ -150,6 +150,33 @@ describe('router proxy', () => {
     expect(tapped.every((e) => e.tapSampleRate === 0.25)).toBe(true);
   });
 
+  it('relays small answers whole with their length, large and chunked ones as streams, all intact', async () => {
+    const tapped: RequestEvent[] = [];
+    const { url } = await start({ tap: { tap: (e) => tapped.push(e) > 0 } });
+    const get = async (path: string) => {
+      const res = await request(`${url}${path}`, { method: 'POST', body: '{}' });
+      return {
+        status: res.statusCode,
+        length: res.headers['content-length'],
+        text: await res.body.text(),
+      };
+    };
+    const small = await get('/predict');
+    expect(small.status).toBe(200);
+    expect(Number(small.length)).toBe(Buffer.byteLength(small.text));
+    expect(JSON.parse(small.text)).toEqual({ backend: 'stable', echo: {} });
+    const big = await get('/big');
+    expect(big.status).toBe(200);
+    expect((JSON.parse(big.text) as { pad: string }).pad).toHaveLength(600 * 1024);
+    const chunked = await get('/chunked');
+    expect(chunked.length).toBeUndefined();
+    expect(JSON.parse(chunked.text)).toEqual({ backend: 'stable', parts: 3 });
+    await new Promise((r) => setImmediate(r));
+    expect(
+      tapped.map((e) => e.output && (JSON.parse(e.output) as { backend: string }).backend),
+    ).toEqual(['stable', 'stable', 'stable']);
+  });
+
   it('passes a backend 5xx through as the backend sent it', async () => {
     const { url } = await start({ weight: 0 });
     const res = await fetch(`${url}/fail`, { method: 'POST', body: '{}' });

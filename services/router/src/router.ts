@@ -225,6 +225,8 @@ export function createRouter(opts: RouterOptions): Router {
   const logger = (opts.logger ?? silentLogger()).child({ component: 'router' });
   const maxBodyBytes = opts.maxBodyBytes ?? 10 * 1024 * 1024;
   const maxTapBytes = opts.maxTapBytes ?? 1024 * 1024;
+  // Answers up to this size with a known length are relayed whole; larger ones stream.
+  const maxWholeBytes = 256 * 1024;
   const timeout = opts.backendTimeoutMs ?? 30_000;
   const tapSampleRate = opts.tapSampleRate ?? 1;
   if (!(tapSampleRate > 0 && tapSampleRate <= 1))
@@ -449,37 +451,70 @@ export function createRouter(opts: RouterOptions): Router {
       return;
     }
 
-    res.writeHead(upstream.statusCode, {
-      ...forwardHeaders(upstream.headers),
-      'x-umbra-arm': choice.arm,
-    });
     const captured: Buffer[] = [];
     let capturedBytes = 0;
-    try {
-      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-        if (tapThis && capturedBytes <= maxTapBytes) {
-          captured.push(chunk);
-          capturedBytes += chunk.length;
-        }
-        // Respect the client's pace: a slow reader must not make us buffer the whole body.
-        if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+    const length = Number(upstream.headers['content-length']);
+    if (Number.isInteger(length) && length <= maxWholeBytes) {
+      // A model's answer is small: read it whole and send it in one write with its length, rather
+      // than as chunked pieces (a write, a syscall and a chunk header each).
+      let whole: Buffer;
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
+        whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      } catch (err) {
+        // Nothing sent yet: the client gets a clear 502 instead of a cut-off body.
+        const message = err instanceof Error ? err.message : String(err);
+        sendJson(res, 502, { error: 'bad_gateway', arm: choice.arm, code: null, message });
+        const latencyMs = finish(502);
+        if (tapThis)
+          record({
+            ...base,
+            output: null,
+            latencyMs,
+            status: 'error',
+            errorMessage: `backend response broke off: ${message}`,
+          });
+        return;
       }
-    } catch (err) {
-      // Headers are out; all we can do is cut the response so the client sees it failed.
-      logger.warn({ err, arm: choice.arm }, 'router: backend response broke off');
-      res.destroy(err instanceof Error ? err : undefined);
-      const latencyMs = finish(502);
-      if (tapThis)
-        record({
-          ...base,
-          output: null,
-          latencyMs,
-          status: 'error',
-          errorMessage: 'backend response broke off',
-        });
-      return;
+      const headers = forwardHeaders(upstream.headers);
+      headers['content-length'] = String(whole.length);
+      headers['x-umbra-arm'] = choice.arm;
+      res.writeHead(upstream.statusCode, headers);
+      res.end(whole);
+      captured.push(whole);
+      capturedBytes = whole.length;
+    } else {
+      res.writeHead(upstream.statusCode, {
+        ...forwardHeaders(upstream.headers),
+        'x-umbra-arm': choice.arm,
+      });
+      try {
+        for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+          if (tapThis && capturedBytes <= maxTapBytes) {
+            captured.push(chunk);
+            capturedBytes += chunk.length;
+          }
+          // Respect the client's pace: a slow reader must not make us buffer the whole body.
+          if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve));
+        }
+      } catch (err) {
+        // Headers are out; all we can do is cut the response so the client sees it failed.
+        logger.warn({ err, arm: choice.arm }, 'router: backend response broke off');
+        res.destroy(err instanceof Error ? err : undefined);
+        const latencyMs = finish(502);
+        if (tapThis)
+          record({
+            ...base,
+            output: null,
+            latencyMs,
+            status: 'error',
+            errorMessage: 'backend response broke off',
+          });
+        return;
+      }
+      res.end();
     }
-    res.end();
     const latencyMs = finish(upstream.statusCode);
     if (!tapThis) return;
     if (capturedBytes > maxTapBytes) {

@@ -11,7 +11,8 @@ export interface Backend {
 
 /**
  * Answers `{"backend": name, "echo": <request body>}`; `/fail` answers 503 with a JSON error and
- * a header of its own, so pass-through of backend errors can be checked.
+ * a header of its own, so pass-through of backend errors can be checked; `/big` (600 KB with a
+ * length) and `/chunked` (no length) exercise the streamed relay.
  */
 export async function startBackend(name: string): Promise<Backend> {
   const state = { hits: 0 };
@@ -25,14 +26,35 @@ export async function startBackend(name: string): Promise<Backend> {
         res.end(JSON.stringify({ error: 'overloaded', backend: name }));
         return;
       }
+      if (req.url === '/big') {
+        // Over the router's whole-body limit: relayed as a stream.
+        const big = JSON.stringify({ backend: name, pad: 'x'.repeat(600 * 1024) });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(big),
+        });
+        res.end(big);
+        return;
+      }
+      if (req.url === '/chunked') {
+        // No length: the router streams it through as it comes.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`{"backend":${JSON.stringify(name)},`);
+        setTimeout(() => res.end('"parts":3}'), 5);
+        return;
+      }
       const text = Buffer.concat(chunks).toString('utf8');
-      res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
-      res.end(
-        JSON.stringify({
-          backend: name,
-          echo: text.length > 0 ? (JSON.parse(text) as unknown) : null,
-        }),
-      );
+      const answer = JSON.stringify({
+        backend: name,
+        echo: text.length > 0 ? (JSON.parse(text) as unknown) : null,
+      });
+      // With its length, as model servers answer.
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(answer),
+        'x-backend': name,
+      });
+      res.end(answer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
