@@ -2,8 +2,13 @@
  * What the reference router adds to a request, at a fixed request rate (open loop):
  *
  *   direct        the load generator calls the stable backend itself (the baseline)
+ *   bare proxy    the least a Node reverse proxy does (the floor of any router written in Node)
  *   router        the same load through the router at weight 50, tap off
- *   router + tap  the same with the tap writing every request to a real Kafka broker
+ *   router + tap  the same with the tap writing every request to a real Kafka broker (and to an
+ *                 unreachable one: the buffer fills and drops, responses must not notice)
+ *
+ * Besides latency, each proxy reports its own CPU per request (warm-up included), which a shared
+ * machine disturbs far less than it disturbs p99.
  *
  *   npx tsx test/bench/router.bench.ts [--rate 1000] [--seconds 10] [--no-tap] [--no-record]
  *
@@ -15,6 +20,8 @@
  * it to test/bench/results/router.md. Times are wall-clock on a shared machine; nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,6 +53,42 @@ async function serveBackends(): Promise<void> {
   });
 }
 
+/**
+ * The floor: the least a Node reverse proxy does (node:http server, undici pool, body relayed
+ * whole), no routing, tap, metrics or headers work. What the router costs above this is ours.
+ */
+async function serveBareProxy(config: { stable: string }): Promise<void> {
+  const pool = new Pool(config.stable, { connections: 64 });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      pool
+        .request({ method: 'POST', path: req.url ?? '/', body: Buffer.concat(chunks) })
+        .then(async (up) => {
+          const body = Buffer.from(await up.body.arrayBuffer());
+          res.writeHead(up.statusCode, { 'content-type': 'application/json', 'content-length': body.length });
+          res.end(body);
+        })
+        .catch(() => {
+          res.writeHead(502);
+          res.end();
+        });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cpuAtReady = process.cpuUsage();
+  console.log(`READY=${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}`);
+  process.once('SIGTERM', () => {
+    const cpu = process.cpuUsage(cpuAtReady);
+    console.log(`CPU=${(cpu.user + cpu.system) / 1000}`);
+    server.close();
+    server.closeAllConnections();
+    void pool.close().then(() => process.exit(0));
+  });
+}
+
 async function serveRouter(config: {
   stable: string;
   canary: string;
@@ -71,8 +114,12 @@ async function serveRouter(config: {
   });
   const { url } = await router.listen(0, '127.0.0.1');
   console.log(`READY=${JSON.stringify({ url })}`);
+  const cpuAtReady = process.cpuUsage();
   process.once('SIGTERM', () => {
     void (async () => {
+      // CPU of the router process from ready to stop (warm-up included): robust to a noisy machine.
+      const cpu = process.cpuUsage(cpuAtReady);
+      console.log(`CPU=${(cpu.user + cpu.system) / 1000}`);
       await router.close();
       if (tap) {
         await tap.flush(30_000);
@@ -207,11 +254,16 @@ async function main(): Promise<void> {
     }).ensureTopics([{ topic, partitions: 3 }]);
   }
 
-  const rows: Array<{ name: string; run: Run; note: string }> = [];
+  const rows: Array<{ name: string; run: Run; note: string; cpuUsPerRequest: number | null }> = [];
   let tapStats = '';
   try {
-    const cases: Array<{ name: string; config?: Record<string, string> }> = [
+    const cases: Array<{ name: string; child?: string; config?: Record<string, string> }> = [
       { name: 'direct (stable backend, 1st)' },
+      {
+        name: 'bare node:http + undici proxy (floor)',
+        child: 'bare',
+        config: { stable: backends.ready.stable! },
+      },
       {
         name: 'router, tap off',
         config: { stable: backends.ready.stable!, canary: backends.ready.canary! },
@@ -244,7 +296,7 @@ async function main(): Promise<void> {
     ];
     for (const c of cases) {
       const router = c.config
-        ? await spawnChild(['--child', 'router', JSON.stringify(c.config)])
+        ? await spawnChild(['--child', c.child ?? 'router', JSON.stringify(c.config)])
         : undefined;
       const url = router?.ready.url ?? backends.ready.stable!;
       // Warm-up: connections, JIT, the tap's first Kafka connection.
@@ -253,9 +305,15 @@ async function main(): Promise<void> {
       await router?.stop();
       const tapLine = router?.lines.find((l) => l.startsWith('TAP='));
       if (tapLine) tapStats += `${tapStats ? '; ' : ''}${c.name}: ${tapLine.slice(4)}`;
+      const cpuLine = router?.lines.find((l) => l.startsWith('CPU='));
+      // Per request the router served (warm-up + measured run).
+      const cpuUsPerRequest = cpuLine
+        ? (Number(cpuLine.slice(4)) * 1000) / (run.sent + Math.round(rate * Math.min(2, seconds)))
+        : null;
       rows.push({
         name: c.name,
         run,
+        cpuUsPerRequest,
         note: tapLine ? `tap stats (warm-up included) ${tapLine.slice(4)}` : '',
       });
       console.log(`${c.name}: ${JSON.stringify(run)}`);
@@ -270,13 +328,13 @@ async function main(): Promise<void> {
   const base = directs.reduce((a, b) => (b.p99 < a.p99 ? b : a));
   const fmt = (n: number, d = 2) => n.toFixed(d);
   const table = [
-    '| case | requests | ok | failed | achieved req/s | throughput vs direct | p50 ms | p99 ms | max ms | added p50 ms | added p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(({ name, run }) => {
+    '| case | requests | ok | failed | achieved req/s | throughput vs direct | p50 ms | p99 ms | max ms | added p50 ms | added p99 ms | router CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(({ name, run, cpuUsPerRequest }) => {
       const rps = run.ok / run.seconds;
       const ratio = rps / (base.ok / base.seconds);
       const added = run === base ? ['—', '—'] : [fmt(run.p50 - base.p50), fmt(run.p99 - base.p99)];
-      return `| ${name} | ${run.sent} | ${run.ok} | ${run.failed} | ${fmt(rps, 0)} | ${fmt(ratio * 100, 1)} % | ${fmt(run.p50)} | ${fmt(run.p99)} | ${fmt(run.max)} | ${added[0]} | ${added[1]} |`;
+      return `| ${name} | ${run.sent} | ${run.ok} | ${run.failed} | ${fmt(rps, 0)} | ${fmt(ratio * 100, 1)} % | ${fmt(run.p50)} | ${fmt(run.p99)} | ${fmt(run.max)} | ${added[0]} | ${added[1]} | ${cpuUsPerRequest === null ? '—' : fmt(cpuUsPerRequest, 0)} |`;
     }),
   ].join('\n');
   const goalLine = (): string[] => {
@@ -321,6 +379,8 @@ async function main(): Promise<void> {
 
 const child = arg('--child');
 if (child === 'backends') await serveBackends();
+else if (child === 'bare')
+  await serveBareProxy(JSON.parse(process.argv[process.argv.indexOf('bare') + 1]!) as { stable: string });
 else if (child === 'router')
   await serveRouter(
     JSON.parse(process.argv[process.argv.indexOf('router') + 1]!) as {
