@@ -35,6 +35,14 @@
 --                      |r − q|/(r + q) >= {rel_threshold} and |r − q| >= {abs_threshold}
 --                      (Diffy's count formulas, with rates so the two totals may differ);
 --                      details.counts is NULL without A/A pairs.
+--
+-- Roll-ups: the hours [roll_from, roll_to) come from pair_rollups (the spans and versions the
+-- ledger pair_rollup_hours names, passed as roll_spans/roll_hours/roll_versions), the rest of [from, to) from shadow_pairs FINAL; both sides carry
+-- the same -State columns and are merged together, so counts, sums and moments are the same as
+-- from the raw pairs alone. An empty [roll_from, roll_to) reads raw pairs only. With {hist} = 1
+-- (the comparator sets it whenever roll-ups are read) abs_diff_p99 comes from a log-bucket
+-- histogram of every pair (within 0.5 % of the exact quantile, 'quantile-log-histogram'; see
+-- rollup_pairs.sql) instead of exact quantiles of the hash sample.
 WITH
     1.959963984540054 AS z,
     -- (metric, k, n, method, details) -> row with the Wilson score interval of k/n
@@ -58,7 +66,19 @@ WITH
         CAST(NULL, 'Nullable(Float64)'),
         'normal-95',
         '{}'
-    ) AS mean_row
+    ) AS mean_row,
+    log((1 + 0.005) / (1 - 0.005)) AS ln_gamma,
+    x -> toInt32(if(NOT isFinite(x) OR abs(x) < 1e-12, 0, sign(x) * (40000 + ceil(log(abs(x)) / ln_gamma)))) AS dd_key,
+    -- a histogram key back to its bucket's midpoint
+    k -> if(k = 0, 0., sign(k) * 2 * exp((abs(k) - 40000) * ln_gamma) / (1 + exp(ln_gamma))) AS dd_value,
+    -- quantile q of a histogram (sorted keys, cumulative counts, n values) at rank q·(n − 1),
+    -- interpolated linearly between the buckets of the neighbouring ranks as numpy's 'linear'
+    -- does. Call it with plain columns: a lambda argument is substituted as text, and an array
+    -- expression inside the arrayFirstIndex lambda would be re-evaluated for every element.
+    (keys, cum, n, q) -> dd_value(keys[arrayFirstIndex(c -> c > floor(q * (n - 1)), cum)])
+        + (q * (n - 1) - floor(q * (n - 1)))
+        * (dd_value(keys[arrayFirstIndex(c -> c > ceil(q * (n - 1)), cum)])
+           - dd_value(keys[arrayFirstIndex(c -> c > floor(q * (n - 1)), cum)])) AS dd_quantile
 SELECT
     'agreement'                                   AS report,
     m.1                                           AS metric,
@@ -75,7 +95,8 @@ SELECT
 FROM
 (
     SELECT
-        *,
+        -- the maps stay behind: what leaves this level is copied once per metric row below
+        * EXCEPT (confusion, paths, noise_paths, ad_hist),
         -- labels: McNemar counts per label from the confusion matrix
         arrayMap(k -> (splitByChar('\x1F', k)[1], splitByChar('\x1F', k)[2]), mapKeys(confusion)) AS cm_keys,
         mapValues(confusion)                                              AS cm_counts,
@@ -87,117 +108,148 @@ FROM
         arraySort(arrayDistinct(arrayConcat(paths.1, noise_paths.1)))     AS all_paths,
         arrayMap(p -> toUInt64(arraySum(arrayMap((q, c) -> if(q = p, c, 0), paths.1, paths.2))), all_paths) AS path_counts,
         arrayMap(p -> toUInt64(arraySum(arrayMap((q, c) -> if(q = p, c, 0), noise_paths.1, noise_paths.2))), all_paths) AS noise_counts,
+        if({hist:UInt8} AND n_num > 0, dd_quantile(mapKeys(ad_hist), arrayCumSum(mapValues(ad_hist)), n_num, 0.99), NULL) AS ad_p99_hist,
         -- OLS of c on b from the stable (co)variances
         if(n_num < 3 OR var_b <= 0, NULL, cov_bc / var_b)                 AS slope,
         if(n_num < 3 OR var_b <= 0, NULL,
            sqrt(greatest(var_c - cov_bc * cov_bc / var_b, 0) * (n_num - 1) / (n_num - 2) / (var_b * (n_num - 1)))) AS slope_se
     FROM
     (
-        -- Two levels: the scan aggregates once per combination of segment values (partial
-        -- states), then each segment merges the combinations it covers, so no row is aggregated
-        -- once per segment key.
+        -- Two levels: the scan aggregates once per candidate, role and combination of segment
+        -- values (partial states, as pair_rollups stores them), then each segment merges the
+        -- combinations it covers, so no row is aggregated once per segment key. The candidate's
+        -- states come from its own rows, the A/A ones from the rows of role 'noise'.
         SELECT
             seg.1                                                         AS segment_key,
             seg.2                                                         AS segment_value,
-            countIfMerge(compared_s)                                      AS compared,
-            countIfMerge(agreed_s)                                        AS agreed,
-            sumMapIfMerge(confusion_s)                                    AS confusion,
-            countIfMerge(n_num_s)                                         AS n_num,
-            avgIfMerge(mae_s)                                             AS mae,
-            stddevSampStableIfMerge(mae_sd_s)                             AS mae_sd,
-            avgIfMerge(bias_s)                                            AS bias,
-            stddevSampStableIfMerge(bias_sd_s)                            AS bias_sd,
-            avgIfMerge(mse_s)                                             AS mse,
-            stddevSampStableIfMerge(mse_sd_s)                             AS mse_sd,
-            maxIfMerge(ad_max_s)                                          AS ad_max,
-            quantileExactInclusiveIfMerge(0.99)(ad_p99_s)                 AS ad_p99,
-            countIfMerge(n_num_sampled_s)                                 AS n_num_sampled,
-            varSampStableIfMerge(var_b_s)                                 AS var_b,
-            varSampStableIfMerge(var_c_s)                                 AS var_c,
-            covarSampStableIfMerge(cov_bc_s)                              AS cov_bc,
-            avgIfMerge(mean_b_s)                                          AS mean_b,
-            avgIfMerge(mean_c_s)                                          AS mean_c,
-            countIfMerge(n_tol_s)                                         AS n_tol,
-            countIfMerge(k_tol_s)                                         AS k_tol,
-            countIfMerge(n_topk_s)                                        AS n_topk,
-            avgIfMerge(topk_mean_s)                                       AS topk_mean,
-            stddevSampStableIfMerge(topk_sd_s)                            AS topk_sd,
-            countIfMerge(n_rbo_s)                                         AS n_rbo,
-            avgIfMerge(rbo_mean_s)                                        AS rbo_mean,
-            stddevSampStableIfMerge(rbo_sd_s)                             AS rbo_sd,
-            countIfMerge(n_jaccard_s)                                     AS n_jaccard,
-            avgIfMerge(jaccard_mean_s)                                    AS jaccard_mean,
-            stddevSampStableIfMerge(jaccard_sd_s)                         AS jaccard_sd,
-            sumMapIfMerge(paths_s)                                        AS paths,
-            sumMapIfMerge(noise_paths_s)                                  AS noise_paths,
-            countIfMerge(noise_compared_s)                                AS noise_compared
+            countIfMergeIf(compared_s, is_cand)                           AS compared,
+            countIfMergeIf(agreed_s, is_cand)                             AS agreed,
+            sumMapIfMergeIf(confusion_s, is_cand)                         AS confusion,
+            countIfMergeIf(n_num_s, is_cand)                              AS n_num,
+            avgIfMergeIf(mae_s, is_cand)                                  AS mae,
+            stddevSampStableIfMergeIf(mae_sd_s, is_cand)                  AS mae_sd,
+            avgIfMergeIf(bias_s, is_cand)                                 AS bias,
+            stddevSampStableIfMergeIf(bias_sd_s, is_cand)                 AS bias_sd,
+            avgIfMergeIf(mse_s, is_cand)                                  AS mse,
+            stddevSampStableIfMergeIf(mse_sd_s, is_cand)                  AS mse_sd,
+            maxIfMergeIf(ad_max_s, is_cand)                               AS ad_max,
+            quantileExactInclusiveIfMergeIf(0.99)(ad_p99_s, is_cand)      AS ad_p99,
+            sumMapIfMergeIf(ad_hist_s, is_cand)                           AS ad_hist,
+            countIfMergeIf(n_num_sampled_s, is_cand)                      AS n_num_sampled,
+            varSampStableIfMergeIf(var_b_s, is_cand)                      AS var_b,
+            varSampStableIfMergeIf(var_c_s, is_cand)                      AS var_c,
+            covarSampStableIfMergeIf(cov_bc_s, is_cand)                   AS cov_bc,
+            avgIfMergeIf(mean_b_s, is_cand)                               AS mean_b,
+            avgIfMergeIf(mean_c_s, is_cand)                               AS mean_c,
+            countIfMergeIf(n_tol_s, is_cand)                              AS n_tol,
+            countIfMergeIf(k_tol_s, is_cand)                              AS k_tol,
+            countIfMergeIf(n_topk_s, is_cand)                             AS n_topk,
+            avgIfMergeIf(topk_mean_s, is_cand)                            AS topk_mean,
+            stddevSampStableIfMergeIf(topk_sd_s, is_cand)                 AS topk_sd,
+            countIfMergeIf(n_rbo_s, is_cand)                              AS n_rbo,
+            avgIfMergeIf(rbo_mean_s, is_cand)                             AS rbo_mean,
+            stddevSampStableIfMergeIf(rbo_sd_s, is_cand)                  AS rbo_sd,
+            countIfMergeIf(n_jaccard_s, is_cand)                          AS n_jaccard,
+            avgIfMergeIf(jaccard_mean_s, is_cand)                         AS jaccard_mean,
+            stddevSampStableIfMergeIf(jaccard_sd_s, is_cand)              AS jaccard_sd,
+            sumMapIfMergeIf(paths_s, is_cand)                             AS paths,
+            sumMapIfMergeIf(paths_s, is_noise)                            AS noise_paths,
+            countIfMergeIf(compared_s, is_noise)                          AS noise_compared
         FROM
         (
             SELECT
-                segments,
-                countIfState(is_cand AND ok)                              AS compared_s,
-                countIfState(is_cand AND ok AND agree = 1)                AS agreed_s,
-                -- one string key per (baseline, candidate) label pair, split again below: a
-                -- per-row tuple array costs several times more in sumMap
-                sumMapIfState(map(concat(ifNull(baseline_label, '(null)'), '\x1F', ifNull(candidate_label, '(null)')), toUInt64(1)),
-                              is_cand AND ok AND (baseline_label IS NOT NULL OR candidate_label IS NOT NULL)) AS confusion_s,
-                countIfState(num)                                         AS n_num_s,
-                avgIfState(ad, num)                                       AS mae_s,
-                stddevSampStableIfState(ad, num)                          AS mae_sd_s,
-                avgIfState(d, num)                                        AS bias_s,
-                stddevSampStableIfState(d, num)                           AS bias_sd_s,
-                avgIfState(d * d, num)                                    AS mse_s,
-                stddevSampStableIfState(d * d, num)                       AS mse_sd_s,
-                maxIfState(ad, num)                                       AS ad_max_s,
-                quantileExactInclusiveIfState(0.99)(ad, num AND sampled)  AS ad_p99_s,
-                countIfState(num AND sampled)                             AS n_num_sampled_s,
-                varSampStableIfState(bv, num)                             AS var_b_s,
-                varSampStableIfState(cv, num)                             AS var_c_s,
-                covarSampStableIfState(bv, cv, num)                       AS cov_bc_s,
-                avgIfState(bv, num)                                       AS mean_b_s,
-                avgIfState(cv, num)                                       AS mean_c_s,
-                countIfState(is_cand AND ok AND within_tolerance IS NOT NULL) AS n_tol_s,
-                countIfState(is_cand AND ok AND within_tolerance = 1)     AS k_tol_s,
-                countIfState(is_cand AND ok AND topk_overlap IS NOT NULL) AS n_topk_s,
-                avgIfState(topk_overlap, is_cand AND ok)                  AS topk_mean_s,
-                stddevSampStableIfState(topk_overlap, is_cand AND ok)     AS topk_sd_s,
-                countIfState(is_cand AND ok AND rbo IS NOT NULL)          AS n_rbo_s,
-                avgIfState(rbo, is_cand AND ok)                           AS rbo_mean_s,
-                stddevSampStableIfState(rbo, is_cand AND ok)              AS rbo_sd_s,
-                countIfState(is_cand AND ok AND jaccard IS NOT NULL)      AS n_jaccard_s,
-                avgIfState(jaccard, is_cand AND ok)                       AS jaccard_mean_s,
-                stddevSampStableIfState(jaccard, is_cand AND ok)          AS jaccard_sd_s,
-                sumMapIfState(dpaths, arrayResize([toUInt64(1)], length(dpaths), toUInt64(1)), is_cand AND ok)  AS paths_s,
-                sumMapIfState(dpaths, arrayResize([toUInt64(1)], length(dpaths), toUInt64(1)), is_noise AND ok) AS noise_paths_s,
-                countIfState(is_noise AND ok)                             AS noise_compared_s
+                candidate = {candidate:String}                            AS is_cand,
+                role = 'noise'                                            AS is_noise,
+                *
             FROM
             (
                 SELECT
-                    -- the event's (key, value) for each requested segment key it has
-                    arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
-                    candidate = {candidate:String}                        AS is_cand,
-                    role = 'noise'                                        AS is_noise,
-                    baseline_status = 'ok' AND candidate_status = 'ok'    AS ok,
-                    agree,
-                    baseline_label,
-                    candidate_label,
-                    ifNull(baseline_value, nan)                           AS bv,
-                    ifNull(candidate_value, nan)                          AS cv,
-                    cv - bv                                               AS d,
-                    abs(d)                                                AS ad,
-                    is_cand AND ok AND isFinite(bv) AND isFinite(cv)      AS num,
-                    cityHash64(event_id) % {sample_mod:UInt64} = 0        AS sampled,
-                    within_tolerance,
-                    topk_overlap,
-                    rbo,
-                    jaccard,
-                    arrayDistinct(diff_paths)                             AS dpaths
-                FROM shadow_pairs FINAL
+                    candidate,
+                    role,
+                    segments,
+                    countIfState(ok)                                          AS compared_s,
+                    countIfState(ok AND agree = 1)                            AS agreed_s,
+                    -- one string key per (baseline, candidate) label pair, split again below: a
+                    -- per-row tuple array costs several times more in sumMap
+                    sumMapIfState(map(concat(ifNull(baseline_label, '(null)'), '\x1F', ifNull(candidate_label, '(null)')), toUInt64(1)),
+                                  ok AND (baseline_label IS NOT NULL OR candidate_label IS NOT NULL)) AS confusion_s,
+                    countIfState(num)                                         AS n_num_s,
+                    avgIfState(ad, num)                                       AS mae_s,
+                    stddevSampStableIfState(ad, num)                          AS mae_sd_s,
+                    avgIfState(d, num)                                        AS bias_s,
+                    stddevSampStableIfState(d, num)                           AS bias_sd_s,
+                    avgIfState(d * d, num)                                    AS mse_s,
+                    stddevSampStableIfState(d * d, num)                       AS mse_sd_s,
+                    maxIfState(ad, num)                                       AS ad_max_s,
+                    quantileExactInclusiveIfState(0.99)(ad, num AND sampled AND NOT {hist:UInt8}) AS ad_p99_s,
+                    -- the key is only computed when the histogram is wanted
+                    sumMapIfState(map(if({hist:UInt8}, dd_key(ad), 0), toUInt64(1)), num AND {hist:UInt8}) AS ad_hist_s,
+                    countIfState(num AND sampled)                             AS n_num_sampled_s,
+                    varSampStableIfState(bv, num)                             AS var_b_s,
+                    varSampStableIfState(cv, num)                             AS var_c_s,
+                    covarSampStableIfState(bv, cv, num)                       AS cov_bc_s,
+                    avgIfState(bv, num)                                       AS mean_b_s,
+                    avgIfState(cv, num)                                       AS mean_c_s,
+                    countIfState(ok AND within_tolerance IS NOT NULL)         AS n_tol_s,
+                    countIfState(ok AND within_tolerance = 1)                 AS k_tol_s,
+                    countIfState(ok AND topk_overlap IS NOT NULL)             AS n_topk_s,
+                    avgIfState(topk_overlap, ok)                              AS topk_mean_s,
+                    stddevSampStableIfState(topk_overlap, ok)                 AS topk_sd_s,
+                    countIfState(ok AND rbo IS NOT NULL)                      AS n_rbo_s,
+                    avgIfState(rbo, ok)                                       AS rbo_mean_s,
+                    stddevSampStableIfState(rbo, ok)                          AS rbo_sd_s,
+                    countIfState(ok AND jaccard IS NOT NULL)                  AS n_jaccard_s,
+                    avgIfState(jaccard, ok)                                   AS jaccard_mean_s,
+                    stddevSampStableIfState(jaccard, ok)                      AS jaccard_sd_s,
+                    sumMapIfState(dpaths, arrayResize([toUInt64(1)], length(dpaths), toUInt64(1)), ok) AS paths_s
+                FROM
+                (
+                    SELECT
+                        candidate,
+                        role,
+                        -- the event's (key, value) for each requested segment key it has
+                        arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
+                        baseline_status = 'ok' AND candidate_status = 'ok'    AS ok,
+                        agree,
+                        baseline_label,
+                        candidate_label,
+                        ifNull(baseline_value, nan)                           AS bv,
+                        ifNull(candidate_value, nan)                          AS cv,
+                        cv - bv                                               AS d,
+                        abs(d)                                                AS ad,
+                        ok AND isFinite(bv) AND isFinite(cv)                  AS num,
+                        cityHash64(event_id) % {sample_mod:UInt64} = 0        AS sampled,
+                        within_tolerance,
+                        topk_overlap,
+                        rbo,
+                        jaccard,
+                        arrayDistinct(diff_paths)                             AS dpaths
+                    FROM shadow_pairs FINAL
+                    WHERE experiment = {experiment:String}
+                      AND (candidate = {candidate:String} OR role = 'noise')
+                      -- [from, to) without the rolled hours [roll_from, roll_to)
+                      AND ((event_time >= {from:DateTime64(3)} AND event_time < {roll_from:DateTime64(3)})
+                        OR (event_time >= {roll_to:DateTime64(3)} AND event_time < {to:DateTime64(3)}))
+                )
+                GROUP BY candidate, role, segments
+                UNION ALL
+                SELECT
+                    candidate,
+                    role,
+                    arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), segments) AS segments,
+                    compared_s, agreed_s, confusion_s, n_num_s, mae_s, mae_sd_s, bias_s, bias_sd_s, mse_s, mse_sd_s, ad_max_s,
+                    initializeAggregation('quantileExactInclusiveIfState(0.99)', nan, toUInt8(0)) AS ad_p99_s,
+                    ad_hist_s,
+                    initializeAggregation('countIfState', toUInt8(0))     AS n_num_sampled_s,
+                    var_b_s, var_c_s, cov_bc_s, mean_b_s, mean_c_s, n_tol_s, k_tol_s, n_topk_s, topk_mean_s, topk_sd_s,
+                    n_rbo_s, rbo_mean_s, rbo_sd_s, n_jaccard_s, jaccard_mean_s, jaccard_sd_s, paths_s
+                FROM pair_rollups
                 WHERE experiment = {experiment:String}
                   AND (candidate = {candidate:String} OR role = 'noise')
-                  AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+                  AND hour >= {roll_from:DateTime64(3)} AND hour < {roll_to:DateTime64(3)}
+                  -- the spans (hours or whole days) and versions the ledger names, from the comparator
+                  AND has(arrayZip({roll_spans:Array(UInt8)}, {roll_hours:Array(DateTime('UTC'))}, {roll_versions:Array(UInt64)}), (span_hours, hour, version))
             )
-            GROUP BY segments
         )
         ARRAY JOIN arrayConcat([('', '')], segments) AS seg
         GROUP BY segment_key, segment_value
@@ -221,9 +273,12 @@ ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
          if(n_num < 2, NULL, sqrt(greatest(mse - z * mse_sd / sqrt(n_num), 0))),
          if(n_num < 2, NULL, sqrt(mse + z * mse_sd / sqrt(n_num))),
          NULL, 'normal-95-mse-sqrt', '{}'),
-        ('abs_diff_p99', if(n_num_sampled = 0, NULL, ad_p99), toUInt64(n_num_sampled), NULL, NULL, NULL,
-         'quantile-exact-inclusive',
-         toJSONString(CAST(({sample_mod:UInt64}, n_num), 'Tuple(sample_mod UInt64, n_total UInt64)'))),
+        if({hist:UInt8},
+           ('abs_diff_p99', ad_p99_hist, toUInt64(n_num), NULL, NULL, NULL,
+            'quantile-log-histogram', '{"relative_accuracy":0.005}'),
+           ('abs_diff_p99', if(n_num_sampled = 0, NULL, ad_p99), toUInt64(n_num_sampled), NULL, NULL, NULL,
+            'quantile-exact-inclusive',
+            toJSONString(CAST(({sample_mod:UInt64}, n_num), 'Tuple(sample_mod UInt64, n_total UInt64)')))),
         ('abs_diff_max', if(n_num = 0, NULL, ad_max), toUInt64(n_num), NULL, NULL, NULL, 'max', '{}'),
         ('slope', slope, toUInt64(n_num), slope - z * slope_se, slope + z * slope_se, NULL, 'ols-normal-95',
          toJSONString(CAST((if(slope IS NULL, NULL, mean_c - slope * mean_b), slope_se), 'Tuple(intercept Nullable(Float64), stderr Nullable(Float64))')))

@@ -7,8 +7,19 @@
 --   attribute:<name>     the numeric event attribute {drift_attribute} (skipped when ''), window vs
 --                        reference window
 -- An event in both windows counts on both sides. Every value must be in memory, so all features
--- use the deterministic sample cityHash64(event_id) % {sample_mod} = 0 (1 = every pair); n is the
--- current sample size, details carry n_ref, n_cur and sample_mod. One pass: per segment, each
+-- use a deterministic sample by cityHash64(event_id); n is the current sample size, details carry
+-- n_ref, n_cur and how the sample was drawn:
+--   {hist} = 0 (raw pairs only): cityHash64(event_id) % {sample_mod} = 0 (1 = every pair);
+--             details.sample_mod.
+--   {hist} = 1 (roll-ups read; the comparator sets it when a window has rolled hours and no
+--             {drift_attribute} is asked for, the stored samples holding no attributes): per
+--             window, its {drift_k} pairs with the smallest hash ("bottom-k"), drawn from the
+--             bottom-1024 arrays pair_rollups.drift_sample keeps per span and combination of
+--             segment values, and the same arrays computed from raw pairs for the rest of the
+--             window; details.sample = 'bottom-k-hash', details.sample_k. Where a stored group
+--             is full and cuts below the k-th hash, the sample is every pair up to that cut
+--             (smaller than k; n says so). A window with at most k pairs samples all of them,
+--             as {hist} = 0 with sample_mod 1 does. One pass: per segment, each
 -- feature's two samples are collected with -If combinators, then each (segment, feature) is
 -- compared with array functions.
 --
@@ -32,6 +43,64 @@
 --   wasserstein_normed  W1 = ∫ |F_ref − F_cur| dx divided by the reference's population standard
 --                       deviation, floored at 0.001 (Evidently's normalisation). 'wasserstein-normed'
 WITH
+    -- {hist} = 1 (roll-ups read): the bottom-k hash samples per (span, window, combination of
+    -- segment values), from pair_rollups for the rolled spans of each window ({roll_*} for
+    -- [from, to), {ref_roll_*} for the reference) and from the raw pairs of the rest, per hour as
+    -- the roll-up stores them. Each holds the (up to) 1024 pairs with the smallest
+    -- cityHash64(event_id) of its group.
+    samples AS (
+        SELECT segments, in_cur, in_ref, s AS sample
+        FROM
+        (
+            SELECT
+                arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
+                toStartOfHour(event_time)                                                       AS hour,
+                event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+                    AND NOT (event_time >= {roll_from:DateTime64(3)} AND event_time < {roll_to:DateTime64(3)})         AS in_cur,
+                event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}
+                    AND NOT (event_time >= {ref_roll_from:DateTime64(3)} AND event_time < {ref_roll_to:DateTime64(3)}) AS in_ref,
+                groupArraySorted(1024)((cityHash64(event_id), baseline_status = 'ok', baseline_status = 'ok' AND candidate_status = 'ok',
+                    ifNull(baseline_value, nan), ifNull(candidate_value, nan), baseline_label, candidate_label, baseline_latency_ms)) AS s
+            FROM shadow_pairs FINAL
+            WHERE {hist:UInt8} = 1
+              AND experiment = {experiment:String}
+              AND candidate = {candidate:String}
+              AND ((event_time >= {from:DateTime64(3)} AND event_time < {roll_from:DateTime64(3)})
+                OR (event_time >= {roll_to:DateTime64(3)} AND event_time < {to:DateTime64(3)})
+                OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_roll_from:DateTime64(3)})
+                OR (event_time >= {ref_roll_to:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
+            GROUP BY segments, hour, in_cur, in_ref
+            UNION ALL
+            SELECT
+                arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), segments)           AS segments,
+                hour,
+                has(arrayZip({roll_spans:Array(UInt8)}, {roll_hours:Array(DateTime('UTC'))}, {roll_versions:Array(UInt64)}), (span_hours, hour, version)) AS in_cur,
+                has(arrayZip({ref_roll_spans:Array(UInt8)}, {ref_roll_hours:Array(DateTime('UTC'))}, {ref_roll_versions:Array(UInt64)}), (span_hours, hour, version)) AS in_ref,
+                drift_sample                                                                    AS s
+            FROM pair_rollups
+            WHERE {hist:UInt8} = 1
+              AND experiment = {experiment:String}
+              AND candidate = {candidate:String}
+              AND ((hour >= {roll_from:DateTime64(3)} AND hour < {roll_to:DateTime64(3)})
+                OR (hour >= {ref_roll_from:DateTime64(3)} AND hour < {ref_roll_to:DateTime64(3)}))
+              AND (in_cur OR in_ref)
+        )
+    ),
+    -- A window's sample: its pairs with hash <= t, t = the {drift_k}-th smallest hash in the window,
+    -- or less where a group kept only its 1024 smallest (then t = the largest hash it kept, so
+    -- every pair at or below t is in the samples): the same pairs the raw path picks.
+    (
+        SELECT least(
+            ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_cur))), {drift_k:UInt64}), 18446744073709551615),
+            ifNull(minOrNullIf(sample[-1].1, in_cur AND length(sample) = 1024), 18446744073709551615))
+        FROM samples
+    ) AS t_cur,
+    (
+        SELECT least(
+            ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_ref))), {drift_k:UInt64}), 18446744073709551615),
+            ifNull(minOrNullIf(sample[-1].1, in_ref AND length(sample) = 1024), 18446744073709551615))
+        FROM samples
+    ) AS t_ref,
     if({drift_attribute:String} = '', '', concat('attribute:', {drift_attribute:String})) AS attribute_feature,
     CAST([], 'Array(Float64)')                                      AS no_values,
     CAST(([], []), 'Tuple(Array(String), Array(UInt64))')           AS no_categories,
@@ -62,7 +131,8 @@ SELECT
     concat('{"feature":', toJSONString(feature),
            ',"reference":', if(feature IN ('output_value', 'output_label'), '"baseline"', '"reference_window"'),
            ',"n_ref":', toString(n_ref), ',"n_cur":', toString(n_cur),
-           ',"sample_mod":', toString({sample_mod:UInt64}), m.5, '}') AS details
+           if({hist:UInt8}, concat(',"sample":"bottom-k-hash","sample_k":', toString({drift_k:UInt64})),
+              concat(',"sample_mod":', toString({sample_mod:UInt64}))), m.5, '}') AS details
 FROM
 (
 -- only what the rows need leaves this level: the samples and sorted arrays stay behind instead
@@ -142,8 +212,9 @@ FROM
                 groupArrayIf(assumeNotNull(attr), in_cur AND has_attr)                AS attribute_cur
             FROM
             (
+                -- {hist} = 0: the raw pairs of the sample cityHash64(event_id) % {sample_mod} = 0
                 SELECT
-                    attributes,
+                    arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
                     event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}              AS in_cur,
                     event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}      AS in_ref,
                     baseline_status = 'ok'                                     AS b_ok,
@@ -156,14 +227,32 @@ FROM
                     if({drift_attribute:String} = '', NULL, toFloat64OrNull(attributes[{drift_attribute:String}])) AS attr,
                     isFinite(ifNull(attr, nan))                                AS has_attr
                 FROM shadow_pairs FINAL
-                WHERE experiment = {experiment:String}
+                WHERE {hist:UInt8} = 0
+                  AND experiment = {experiment:String}
                   AND candidate = {candidate:String}
                   AND ((event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)})
                     OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
                   AND cityHash64(event_id) % {sample_mod:UInt64} = 0
+                UNION ALL
+                -- {hist} = 1: per window, the pairs whose hash is at most that window's cut
+                SELECT
+                    segments,
+                    in_cur AND e.1 <= t_cur                                    AS in_cur,
+                    in_ref AND e.1 <= t_ref                                    AS in_ref,
+                    e.2                                                        AS b_ok,
+                    e.3                                                        AS ok,
+                    e.4                                                        AS bv,
+                    e.5                                                        AS cv,
+                    e.6                                                        AS baseline_label,
+                    e.7                                                        AS candidate_label,
+                    e.8                                                        AS baseline_latency_ms,
+                    CAST(NULL, 'Nullable(Float64)')                            AS attr,
+                    false                                                      AS has_attr
+                FROM samples
+                ARRAY JOIN sample AS e
+                WHERE (in_cur AND e.1 <= t_cur) OR (in_ref AND e.1 <= t_ref)
             )
-            ARRAY JOIN arrayConcat([('', '')], arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1),
-                                                           CAST(attributes, 'Array(Tuple(String, String))'))) AS seg
+            ARRAY JOIN arrayConcat([('', '')], segments) AS seg
             GROUP BY segment_key, segment_value
         ) AS agg
         FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)

@@ -14,6 +14,12 @@
 -- details.n_total the pairs it was drawn from. No interval is given for quantiles: a
 -- distribution-free one needs order statistics at ranks that depend on each segment's n, which
 -- quantilesExactInclusive (constant levels) cannot take; n says how much evidence there is.
+--
+-- Roll-ups, as in agreement.sql: the hours [roll_from, roll_to) come from pair_rollups, the rest
+-- from shadow_pairs FINAL, merged as the same -State columns. With {hist} = 1 (set whenever
+-- roll-ups are read) the quantiles come from log-bucket histograms of every ok pair instead: each
+-- within 0.5 % of the exact quantile of all of them (method 'quantile-log-histogram', n = every
+-- ok pair, details.relative_accuracy; see rollup_pairs.sql).
 WITH
     1.959963984540054 AS z,
     -- (metric, k, n) -> row with the Wilson score interval of k/n
@@ -26,7 +32,19 @@ WITH
         'wilson-95',
         '{}'
     ) AS wilson_row,
-    ['p50', 'p95', 'p99'] AS levels
+    ['p50', 'p95', 'p99'] AS levels,
+    log((1 + 0.005) / (1 - 0.005)) AS ln_gamma,
+    x -> toInt32(if(NOT isFinite(x) OR abs(x) < 1e-12, 0, sign(x) * (40000 + ceil(log(abs(x)) / ln_gamma)))) AS dd_key,
+    -- a histogram key back to its bucket's midpoint
+    k -> if(k = 0, 0., sign(k) * 2 * exp((abs(k) - 40000) * ln_gamma) / (1 + exp(ln_gamma))) AS dd_value,
+    -- quantile q of a histogram (sorted keys, cumulative counts, n values) at rank q·(n − 1),
+    -- interpolated linearly between the buckets of the neighbouring ranks as numpy's 'linear'
+    -- does. Call it with plain columns: a lambda argument is substituted as text, and an array
+    -- expression inside the arrayFirstIndex lambda would be re-evaluated for every element.
+    (keys, cum, n, q) -> dd_value(keys[arrayFirstIndex(c -> c > floor(q * (n - 1)), cum)])
+        + (q * (n - 1) - floor(q * (n - 1)))
+        * (dd_value(keys[arrayFirstIndex(c -> c > ceil(q * (n - 1)), cum)])
+           - dd_value(keys[arrayFirstIndex(c -> c > floor(q * (n - 1)), cum)])) AS dd_quantile
 SELECT
     'latency'                                     AS report,
     m.1                                           AS metric,
@@ -43,13 +61,31 @@ SELECT
 FROM
 (
 SELECT
-    *,
-    toJSONString(CAST(({sample_mod:UInt64}, n_ok), 'Tuple(sample_mod UInt64, n_total UInt64)')) AS q_details
+    -- the histograms stay behind: what leaves this level is copied once per metric row below
+    * EXCEPT (qe_base, qe_cand, qe_diff, n_lat_e, h_base, h_cand, h_diff, hb_keys, hb_cum, hc_keys, hc_cum, hd_keys, hd_cum),
+    if({hist:UInt8}, '{"relative_accuracy":0.005}',
+       toJSONString(CAST(({sample_mod:UInt64}, n_ok), 'Tuple(sample_mod UInt64, n_total UInt64)'))) AS q_details,
+    if({hist:UInt8}, 'quantile-log-histogram', 'quantile-exact-inclusive')                    AS q_method,
+    if({hist:UInt8}, 'quantile-log-histogram-paired-difference', 'quantile-exact-inclusive-paired-difference') AS q_diff_method,
+    if({hist:UInt8}, n_ok, n_lat_e)                                                           AS n_lat,
+    if({hist:UInt8} AND n_ok > 0, [dd_quantile(hb_keys, hb_cum, n_ok, 0.5), dd_quantile(hb_keys, hb_cum, n_ok, 0.95), dd_quantile(hb_keys, hb_cum, n_ok, 0.99)], qe_base) AS q_base,
+    if({hist:UInt8} AND n_ok > 0, [dd_quantile(hc_keys, hc_cum, n_ok, 0.5), dd_quantile(hc_keys, hc_cum, n_ok, 0.95), dd_quantile(hc_keys, hc_cum, n_ok, 0.99)], qe_cand) AS q_cand,
+    if({hist:UInt8} AND n_ok > 0, [dd_quantile(hd_keys, hd_cum, n_ok, 0.5), dd_quantile(hd_keys, hd_cum, n_ok, 0.95), dd_quantile(hd_keys, hd_cum, n_ok, 0.99)], qe_diff) AS q_diff
 FROM
 (
-    -- Two levels: the scan aggregates once per combination of segment values (partial states),
-    -- then each segment merges the combinations it covers, so no row is aggregated once per
-    -- segment key.
+SELECT
+    *,
+    mapKeys(h_base)                AS hb_keys,
+    arrayCumSum(mapValues(h_base)) AS hb_cum,
+    mapKeys(h_cand)                AS hc_keys,
+    arrayCumSum(mapValues(h_cand)) AS hc_cum,
+    mapKeys(h_diff)                AS hd_keys,
+    arrayCumSum(mapValues(h_diff)) AS hd_cum
+FROM
+(
+    -- Two levels: the scan aggregates once per combination of segment values (partial states,
+    -- as pair_rollups stores them), then each segment merges the combinations it covers, so no
+    -- row is aggregated once per segment key.
     SELECT
         seg.1                                                                   AS segment_key,
         seg.2                                                                   AS segment_value,
@@ -58,10 +94,13 @@ FROM
         countIfMerge(candidate_timeouts_s)                                      AS candidate_timeouts,
         countIfMerge(baseline_errors_s)                                         AS baseline_errors,
         countIfMerge(n_ok_s)                                                    AS n_ok,
-        countIfMerge(n_lat_s)                                                   AS n_lat,
-        quantilesExactInclusiveIfMerge(0.5, 0.95, 0.99)(q_base_s)               AS q_base,
-        quantilesExactInclusiveIfMerge(0.5, 0.95, 0.99)(q_cand_s)               AS q_cand,
-        quantilesExactInclusiveIfMerge(0.5, 0.95, 0.99)(q_diff_s)               AS q_diff
+        countIfMerge(n_lat_s)                                                   AS n_lat_e,
+        quantilesExactInclusiveIfMerge(0.5, 0.95, 0.99)(q_base_s)               AS qe_base,
+        quantilesExactInclusiveIfMerge(0.5, 0.95, 0.99)(q_cand_s)               AS qe_cand,
+        quantilesExactInclusiveIfMerge(0.5, 0.95, 0.99)(q_diff_s)               AS qe_diff,
+        sumMapIfMerge(h_base_s)                                                 AS h_base,
+        sumMapIfMerge(h_cand_s)                                                 AS h_cand,
+        sumMapIfMerge(h_diff_s)                                                 AS h_diff
     FROM
     (
         SELECT
@@ -72,9 +111,13 @@ FROM
             countIfState(baseline_status = 'error')                             AS baseline_errors_s,
             countIfState(ok)                                                    AS n_ok_s,
             countIfState(ok AND sampled)                                        AS n_lat_s,
-            quantilesExactInclusiveIfState(0.5, 0.95, 0.99)(baseline_latency_ms, ok AND sampled)                        AS q_base_s,
-            quantilesExactInclusiveIfState(0.5, 0.95, 0.99)(candidate_latency_ms, ok AND sampled)                       AS q_cand_s,
-            quantilesExactInclusiveIfState(0.5, 0.95, 0.99)(candidate_latency_ms - baseline_latency_ms, ok AND sampled) AS q_diff_s
+            quantilesExactInclusiveIfState(0.5, 0.95, 0.99)(baseline_latency_ms, ok AND sampled AND NOT {hist:UInt8})                        AS q_base_s,
+            quantilesExactInclusiveIfState(0.5, 0.95, 0.99)(candidate_latency_ms, ok AND sampled AND NOT {hist:UInt8})                       AS q_cand_s,
+            quantilesExactInclusiveIfState(0.5, 0.95, 0.99)(candidate_latency_ms - baseline_latency_ms, ok AND sampled AND NOT {hist:UInt8}) AS q_diff_s,
+            -- the keys are only computed when the histograms are wanted
+            sumMapIfState(map(if({hist:UInt8}, dd_key(baseline_latency_ms), 0), toUInt64(1)), ok AND {hist:UInt8})                          AS h_base_s,
+            sumMapIfState(map(if({hist:UInt8}, dd_key(candidate_latency_ms), 0), toUInt64(1)), ok AND {hist:UInt8})                         AS h_cand_s,
+            sumMapIfState(map(if({hist:UInt8}, dd_key(candidate_latency_ms - baseline_latency_ms), 0), toUInt64(1)), ok AND {hist:UInt8})   AS h_diff_s
         FROM
         (
             SELECT
@@ -89,14 +132,38 @@ FROM
             FROM shadow_pairs FINAL
             WHERE experiment = {experiment:String}
               AND candidate = {candidate:String}
-              AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+              -- [from, to) without the rolled hours [roll_from, roll_to)
+              AND ((event_time >= {from:DateTime64(3)} AND event_time < {roll_from:DateTime64(3)})
+                OR (event_time >= {roll_to:DateTime64(3)} AND event_time < {to:DateTime64(3)}))
         )
         GROUP BY segments
+        UNION ALL
+        SELECT
+            arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), segments) AS segments,
+            pairs_s,
+            candidate_errors_s,
+            candidate_timeouts_s,
+            baseline_errors_s,
+            compared_s                                                          AS n_ok_s,
+            initializeAggregation('countIfState', toUInt8(0))                   AS n_lat_s,
+            initializeAggregation('quantilesExactInclusiveIfState(0.5, 0.95, 0.99)', 0., toUInt8(0)) AS q_base_s,
+            initializeAggregation('quantilesExactInclusiveIfState(0.5, 0.95, 0.99)', 0., toUInt8(0)) AS q_cand_s,
+            initializeAggregation('quantilesExactInclusiveIfState(0.5, 0.95, 0.99)', 0., toUInt8(0)) AS q_diff_s,
+            lat_base_hist_s                                                     AS h_base_s,
+            lat_cand_hist_s                                                     AS h_cand_s,
+            lat_diff_hist_s                                                     AS h_diff_s
+        FROM pair_rollups
+        WHERE experiment = {experiment:String}
+          AND candidate = {candidate:String}
+          AND hour >= {roll_from:DateTime64(3)} AND hour < {roll_to:DateTime64(3)}
+          -- the spans (hours or whole days) and versions the ledger names, from the comparator
+          AND has(arrayZip({roll_spans:Array(UInt8)}, {roll_hours:Array(DateTime('UTC'))}, {roll_versions:Array(UInt64)}), (span_hours, hour, version))
     )
     ARRAY JOIN arrayConcat([('', '')], segments) AS seg
     GROUP BY segment_key, segment_value
 ) AS agg
 FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+)
 )
 ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
     arrayMap(wilson_row, [
@@ -106,11 +173,11 @@ ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
     ]),
     arrayFlatten(arrayMap(i -> [
         (concat('latency_', levels[i], '_baseline'), if(n_lat = 0, NULL, q_base[i]), toUInt64(n_lat), NULL, NULL,
-         'quantile-exact-inclusive', q_details),
+         q_method, q_details),
         (concat('latency_', levels[i], '_candidate'), if(n_lat = 0, NULL, q_cand[i]), toUInt64(n_lat), NULL, NULL,
-         'quantile-exact-inclusive', q_details),
+         q_method, q_details),
         (concat('latency_', levels[i], '_diff'), if(n_lat = 0, NULL, q_diff[i]), toUInt64(n_lat), NULL, NULL,
-         'quantile-exact-inclusive-paired-difference', q_details),
+         q_diff_method, q_details),
         (concat('latency_', levels[i], '_ratio'), if(n_lat = 0 OR q_base[i] = 0, NULL, q_cand[i] / q_base[i]), toUInt64(n_lat), NULL, NULL,
          'quantile-ratio', q_details)
     ], range(1, 4)))

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createClickHouse, migrate, queryRows, runStatement, toDateTime64, type ClickHouse } from '../../services/core/src/clickhouse/index.ts';
-import { runCanaryReport, runReport, type Report } from '../../services/comparator/src/reports/index.ts';
+import { rollUpPairs, runCanaryReport, runReport, type Report } from '../../services/comparator/src/reports/index.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DAY = 86_400_000;
@@ -52,26 +52,48 @@ interface SizeResult {
   requests: number;
   parts: number;
   generateMs: number;
+  rollUpMs: number;
+  rollUpRows: number;
   breakdown: Record<string, number>;
   fullMs: number[];
-  fullMergedMs: number;
+  rawMs: number;
+  rawBreakdown: Record<string, number>;
   metricRows: number;
   sampleMods: Record<string, unknown>;
   scipy?: { total_s: number; pair_reports_s: number; canary_s: number; load_s: number; statistics: number; scipy: string; numpy: string } | string;
 }
 
-async function fullReport(ch: ClickHouse, start: number, reports?: ('agreement' | 'latency' | 'drift')[]): Promise<Report[]> {
+async function fullReport(ch: ClickHouse, start: number, useRollups: boolean, reports?: ('agreement' | 'latency' | 'drift')[]): Promise<Report[]> {
   const pairReports = await runReport(ch, {
     experiment: 'bench',
     from: start,
     to: start + DAY,
     segmentKeys: SEGMENT_KEYS,
     referenceWindow: { from: start, to: start + DAY / 4 },
+    useRollups,
     ...(reports ? { reports } : {}),
   });
   if (reports) return pairReports;
-  const canary = await runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: ['region', 'client'] });
-  return [...pairReports, canary];
+  return [...pairReports, await canaryReport(ch, start)];
+}
+
+// request_events have no roll-ups yet: the canary report reads them raw on both paths.
+function canaryReport(ch: ClickHouse, start: number): Promise<Report> {
+  return runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: ['region', 'client'] });
+}
+
+/** Each report alone, best of RUNS: the machine is shared, the minimum is the least disturbed. */
+async function byReport(ch: ClickHouse, start: number, useRollups: boolean, runs: number): Promise<Record<string, number>> {
+  const breakdown: Record<string, number> = {};
+  for (let i = 0; i < runs; i++) {
+    for (const kind of ['agreement', 'latency', 'drift'] as const) {
+      const ms = (await timed(() => fullReport(ch, start, useRollups, [kind]))).ms;
+      breakdown[kind] = Math.min(breakdown[kind] ?? Infinity, ms);
+    }
+    const canaryMs = (await timed(() => canaryReport(ch, start))).ms;
+    breakdown.canary = Math.min(breakdown.canary ?? Infinity, canaryMs);
+  }
+  return breakdown;
 }
 
 async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise<SizeResult> {
@@ -90,36 +112,34 @@ async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise
   const pairs = Number(counts?.pairs);
   console.log(`\n${pairs.toLocaleString('en')} pairs + ${size.toLocaleString('en')} requests generated in ${seconds(gen.ms)} (${counts?.parts} parts)`);
 
+  // The raw path: every report reads shadow_pairs / request_events (what the comparator does
+  // for windows with no rolled hours). Once: it is the slow "before".
+  const raw = await timed(() => fullReport(ch, start, false));
+  console.log(`  raw path, full report set: ${seconds(raw.ms)} (${raw.value.reduce((s, r) => s + r.metrics.length, 0)} metric rows)`);
+  const rawBreakdown = await byReport(ch, start, false, 1);
+  console.log(`  raw path by report: ${Object.entries(rawBreakdown).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
+
+  // The comparator's scheduled work: roll the (sealed) hours of the day up.
+  const roll = await timed(() => rollUpPairs(ch, { experiment: 'bench', segmentKeys: SEGMENT_KEYS }));
+  const [rolled] = await queryRows<{ rows: number }>(ch, 'SELECT count() AS rows FROM pair_rollups');
+  console.log(`  roll-up of ${roll.value.rolled.length} hours and ${roll.value.days.length} days: ${seconds(roll.ms)} (${rolled?.rows} rollup rows)`);
+
   const fullMs: number[] = [];
   let last: Report[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const run = await timed(() => fullReport(ch, start));
+    const run = await timed(() => fullReport(ch, start, true));
     fullMs.push(run.ms);
     last = run.value;
-    console.log(`  full report set, run ${i + 1}: ${seconds(run.ms)} (${run.value.reduce((s, r) => s + r.metrics.length, 0)} metric rows)`);
+    console.log(`  full report set with roll-ups, run ${i + 1}: ${seconds(run.ms)} (${run.value.reduce((s, r) => s + r.metrics.length, 0)} metric rows)`);
   }
-  // Each report alone, best of RUNS: the machine is shared, the minimum is the least disturbed.
-  const breakdown: Record<string, number> = {};
-  for (let i = 0; i < RUNS; i++) {
-    for (const kind of ['agreement', 'latency', 'drift'] as const) {
-      const ms = (await timed(() => fullReport(ch, start, [kind]))).ms;
-      breakdown[kind] = Math.min(breakdown[kind] ?? Infinity, ms);
-    }
-    const canaryMs = (await timed(() => runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: ['region', 'client'] }))).ms;
-    breakdown.canary = Math.min(breakdown.canary ?? Infinity, canaryMs);
-  }
-  console.log(`  by report (best of ${RUNS}): ${Object.entries(breakdown).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
-
-  await runStatement(ch, 'OPTIMIZE TABLE shadow_pairs FINAL');
-  await runStatement(ch, 'OPTIMIZE TABLE request_events FINAL');
-  const merged = await timed(() => fullReport(ch, start));
-  console.log(`  full report set after OPTIMIZE FINAL (one part per partition): ${seconds(merged.ms)}`);
+  const breakdown = await byReport(ch, start, true, RUNS);
+  console.log(`  with roll-ups by report (best of ${RUNS}): ${Object.entries(breakdown).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
 
   const sampleMods: Record<string, unknown> = {};
   for (const m of last[0]?.metrics ?? []) {
     if (m.segment_key !== '') continue;
-    if (m.metric === 'latency_p99_candidate') sampleMods.quantiles = m.details.sample_mod;
-    if (m.metric === 'ks' && m.details.feature === 'output_value') sampleMods.drift = { sample_mod: m.details.sample_mod, n_cur: m.n, n_ref: m.details.n_ref };
+    if (m.metric === 'latency_p99_candidate') sampleMods.quantiles = m.method;
+    if (m.metric === 'ks' && m.details.feature === 'output_value') sampleMods.drift = { sample_k: m.details.sample_k, n_cur: m.n, n_ref: m.details.n_ref };
   }
 
   const result: SizeResult = {
@@ -127,9 +147,12 @@ async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise
     requests: size,
     parts: Number(counts?.parts),
     generateMs: gen.ms,
+    rollUpMs: roll.ms,
+    rollUpRows: Number(rolled?.rows),
     breakdown,
     fullMs,
-    fullMergedMs: merged.ms,
+    rawMs: raw.ms,
+    rawBreakdown,
     metricRows: last.reduce((s, r) => s + r.metrics.length, 0),
     sampleMods,
   };
@@ -170,23 +193,30 @@ function markdown(results: SizeResult[], ch: ClickHouse): string {
     `- CPU: ${cpu}, ${os.cpus().length} cores; load average at the end ${load} (1/5/15 min: the machine is shared, numbers are noisy)`,
     '',
     'What is timed: `runReport` (agreement, latency and drift for candidate `cand-a` and the A/A run `baseline-aa`, segments',
-    '`region` × 4, `client` × 3, `input_class` × 2, reference window = the first 6 h of the day) plus `runCanaryReport`',
-    '(`region`, `client`) on as many request events as pairs; every metric and segment, as stored. Pairs are generated in',
-    'SQL (`test/bench/reports-data.sql`). "as inserted" reads the parts the inserts left (FINAL merges them at read time);',
-    '"merged" is after `OPTIMIZE TABLE ... FINAL`; the per-report columns are each report alone, best of 3.',
-    'scipy computes the same statistics exactly on every row',
-    '(`test/bench/reports_scipy.py`, data exported from the engine; loading not counted); umbra samples deterministically',
-    'where every value must be in memory (sample_mod below, n reported in each row).',
+    '`region` × 4, `client` × 3, `input_class` × 2, window = one UTC day, reference window = its first 6 h) plus',
+    '`runCanaryReport` (`region`, `client`) on as many request events as pairs; every metric and segment, as stored.',
+    'Pairs are generated in SQL (`test/bench/reports-data.sql`) and read as inserted (FINAL merges the parts at read time).',
     '',
-    '| pairs | full set, as inserted: min / median / max of 3 | merged | agreement | latency | drift | canary | scipy | metric rows | sampling |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '- **raw path**: `useRollups: false`, every report scans `shadow_pairs FINAL` (exact quantiles of a ≤ 1 M hash sample,',
+    '  drift on a `hash % mod` sample): what the comparator does for a window with no rolled hours. One run.',
+    '- **roll-up**: `rollUpPairs`, the comparator\'s scheduled work (24 hour rolls from `shadow_pairs FINAL`, then the day',
+    '  row merged from them), timed once; not part of a report.',
+    '- **with roll-ups**: the same reports reading `pair_rollups` (one day row per candidate and combination of segment values',
+    '  for the window, 6 × 24 hour rows for the reference window); min / median / max of 3, per report best of 3.',
+    '  The canary report has no roll-ups (`request_events`): it is the same raw query in both columns.',
+    '- scipy computes the same statistics exactly on every row (`test/bench/reports_scipy.py`, data exported from the',
+    '  engine; loading not counted).',
+    '',
+    '| pairs | raw path: full set | agreement | latency | drift | canary | roll-up (scheduled) | with roll-ups: full set, min / median / max | agreement | latency | drift | canary | scipy | metric rows | quantiles / drift sample |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
     const s = r.scipy;
     const scipy = typeof s === 'string' || s === undefined ? (s ?? '') : `${s.total_s.toFixed(2)} s`;
     const b = r.breakdown;
+    const rb = r.rawBreakdown;
     lines.push(
-      `| ${r.pairs.toLocaleString('en')} | ${[...r.fullMs].sort((a, b) => a - b).map(seconds).join(' / ')} | ${seconds(r.fullMergedMs)} | ${seconds(b.agreement ?? 0)} | ${seconds(b.latency ?? 0)} | ${seconds(b.drift ?? 0)} | ${seconds(b.canary ?? 0)} | ${scipy} | ${r.metricRows} | ${JSON.stringify(r.sampleMods).replace(/\|/g, '/')} |`,
+      `| ${r.pairs.toLocaleString('en')} | ${seconds(r.rawMs)} | ${seconds(rb.agreement ?? 0)} | ${seconds(rb.latency ?? 0)} | ${seconds(rb.drift ?? 0)} | ${seconds(rb.canary ?? 0)} | ${seconds(r.rollUpMs)} (${r.rollUpRows} rows) | ${[...r.fullMs].sort((a, b) => a - b).map(seconds).join(' / ')} | ${seconds(b.agreement ?? 0)} | ${seconds(b.latency ?? 0)} | ${seconds(b.drift ?? 0)} | ${seconds(b.canary ?? 0)} | ${scipy} | ${r.metricRows} | ${JSON.stringify(r.sampleMods).replace(/\|/g, '/')} |`,
     );
   }
   const versions = results.map((r) => r.scipy).find((s) => typeof s === 'object');

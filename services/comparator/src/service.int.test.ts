@@ -14,6 +14,7 @@ import { createKafka, type KafkaBus } from '@umbra/core/kafka';
 import { seedReportPairs } from '../../../test/integration/report-fixtures.ts';
 // Brings the type of inject('kafkaBrokers') (declared by the global setup) into this package's typecheck.
 import type {} from '../../../test/global-setup.ts';
+import { runReport } from './reports/index.ts';
 import { createComparator, discoverSegmentKeys, type RunResult } from './service.ts';
 
 const EXPERIMENT = 'comparator-it';
@@ -220,5 +221,37 @@ describe('comparator service', () => {
     // Stopped means stopped: no run starts after stop() resolved.
     await new Promise((r) => setTimeout(r, 100));
     expect(finished).toBe(after);
+  });
+
+  it('rolls sealed hours up before a run and reports them from the roll-ups, as the raw pairs give', async () => {
+    const later = NOW + 3 * 3_600_000;
+    const window = 5 * 3_600_000;
+    const comparator = createComparator({
+      ch,
+      logger: silentLogger(),
+      experiments: [EXPERIMENT],
+      intervalMs: 60_000,
+      windowMs: window,
+      segmentKeys: ['region'],
+      now: () => later,
+    });
+    const reports = await comparator.runOnce(EXPERIMENT);
+    await comparator.stop();
+    const ledger = await queryRows<{ pairs: number }>(
+      ch,
+      `SELECT sum(pairs) AS pairs FROM pair_rollup_hours FINAL WHERE experiment = {e:String} AND span_hours = 1`,
+      { e: EXPERIMENT },
+    );
+    const [stored] = await queryRows<{ n: number }>(ch, 'SELECT count() AS n FROM shadow_pairs WHERE experiment = {e:String}', { e: EXPERIMENT });
+    expect(Number(ledger[0]?.pairs)).toBe(Number(stored?.n));
+    const raw = await runReport(ch, { experiment: EXPERIMENT, from: later - window, to: later, segmentKeys: ['region'], useRollups: false });
+    for (const report of reports) {
+      const p50 = report.metrics.find((m) => m.metric === 'latency_p50_candidate' && m.segment_key === '');
+      expect(p50?.method).toBe('quantile-log-histogram');
+      const rawReport = raw.find((r) => r.candidate === report.candidate);
+      const rate = (r: typeof report | undefined) => r?.metrics.find((m) => m.metric === 'agreement_rate' && m.segment_key === '');
+      expect(rate(report)?.n).toBe(rate(rawReport)?.n);
+      expect(rate(report)?.value).toBeCloseTo(rate(rawReport)?.value ?? NaN, 12);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { Counter, Gauge, isUmbraError, UmbraError, type Logger, type Registry } 
 import { encodeComparisonReport, type ComparisonReportMessage, type EncodeOptions } from '@umbra/core/avro';
 import { queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import type { BusProducer } from '@umbra/core/kafka';
-import { runReport, storeReport } from './reports/index.ts';
+import { rollUpPairs, runReport, storeReport } from './reports/index.ts';
 import type { Report } from './reports/types.ts';
 
 export const DEFAULT_REPORTS_TOPIC = 'umbra.reports';
@@ -98,6 +98,12 @@ export interface ComparatorDeps {
   windowMs?: number;
   /** Segment keys; default: the attribute keys present in the window (see `discoverSegmentKeys`). */
   segmentKeys?: readonly string[];
+  /**
+   * Before each run, roll the experiment's sealed hours up (see reports/rollup.ts) by the run's
+   * segment keys, so reports over whole hours merge stored states. Default on; `false` turns it
+   * off. A failed roll-up is counted and logged (stage 'rollup'); the report still runs on raw pairs.
+   */
+  rollups?: false | { graceMs?: number; lookbackMs?: number };
   /** The clock; tests fix it. */
   now?: () => number;
 }
@@ -112,7 +118,7 @@ export interface RunResult {
 
 export interface ComparatorEvents {
   run: RunResult;
-  failure: { experiment: string; stage: 'query' | 'store' | 'publish'; error: unknown };
+  failure: { experiment: string; stage: 'rollup' | 'query' | 'store' | 'publish'; error: unknown };
 }
 
 export interface Comparator {
@@ -182,6 +188,19 @@ export function createComparator(deps: ComparatorDeps): Comparator {
     let reports: Report[];
     try {
       const segmentKeys = deps.segmentKeys ? [...deps.segmentKeys] : await discoverSegmentKeys(deps.ch, { experiment, from, to });
+      if (deps.rollups !== false) {
+        try {
+          const rolled = await rollUpPairs(deps.ch, { experiment, segmentKeys, now, ...deps.rollups });
+          if (rolled.rolled.length > 0 || rolled.days.length > 0) {
+            log.info({ experiment, hours: rolled.rolled.length, rerolled: rolled.rerolled.length, days: rolled.days.length, durationMs: rolled.durationMs }, 'rolled up sealed hours');
+          }
+        } catch (error) {
+          // The raw pairs are still there: report from them, and say the roll-up failed.
+          metrics?.failures.inc({ experiment, stage: 'rollup' });
+          log.warn({ experiment, err: error }, 'roll-up failed; reporting from raw pairs');
+          emit('failure', { experiment, stage: 'rollup', error });
+        }
+      }
       reports = await runReport(deps.ch, { experiment, from, to, segmentKeys });
     } catch (error) {
       // A configured experiment whose replayer has not written a pair yet is not a failure.

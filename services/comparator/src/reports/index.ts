@@ -5,3 +5,12 @@ export { storeReport } from './store.ts';
 export { experimentExists, listExperiments, type ExperimentSummary } from './experiments.ts';
 export { adjustFamilies } from './multiplicity.ts';
 export { METRIC_CATALOGUE, metricSpec, type MetricSpec } from './catalogue.ts';
+export {
+  DEFAULT_ROLLUP_GRACE_MS,
+  DEFAULT_ROLLUP_LOOKBACK_MS,
+  rollupPlan,
+  rollUpPairs,
+  type RollUpOptions,
+  type RollUpResult,
+  type RollupPlan,
+} from './rollup.ts';

@@ -64,6 +64,8 @@ describe('renderClusterVariant on the migration files', () => {
       "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/promotion_decisions_local', '{replica}')",
       "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/dead_letters_local', '{replica}')",
       "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/rollout_state_local', '{replica}', version)",
+      "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/pair_rollup_hours_local', '{replica}', version)",
+      "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/pair_rollups_local', '{replica}')",
     ]);
   });
 

@@ -29,6 +29,8 @@ const ALL = [
   '004_promotion_decisions.sql',
   '005_dead_letters.sql',
   '006_rollout_state.sql',
+  '007_pair_rollup_hours.sql',
+  '008_pair_rollups.sql',
 ];
 
 async function records(): Promise<{ version: number; n: number }[]> {
@@ -64,6 +66,16 @@ describe('migrate', () => {
         name: 'dead_letters',
         engine: 'ReplacingMergeTree',
         sorting_key: 'source_topic, source_partition, source_offset',
+      },
+      {
+        name: 'pair_rollup_hours',
+        engine: 'ReplacingMergeTree',
+        sorting_key: 'experiment, span_hours, hour',
+      },
+      {
+        name: 'pair_rollups',
+        engine: 'MergeTree',
+        sorting_key: 'experiment, candidate, span_hours, hour, version',
       },
       {
         name: 'promotion_decisions',

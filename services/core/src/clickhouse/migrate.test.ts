@@ -14,6 +14,8 @@ describe('readMigrations', () => {
       '004_promotion_decisions.sql',
       '005_dead_letters.sql',
       '006_rollout_state.sql',
+      '007_pair_rollup_hours.sql',
+      '008_pair_rollups.sql',
     ]);
     for (const f of files) expect(f.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
