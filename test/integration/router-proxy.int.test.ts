@@ -5,7 +5,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestEvent } from '@umbra/core';
+import { createRegistry, type RequestEvent } from '@umbra/core';
 import { createKafka } from '@umbra/core/kafka';
 import { createRegistry } from '@umbra/core';
 import { createTap } from '@umbra/core/tap';
@@ -175,6 +175,26 @@ describe('router proxy', () => {
     expect(
       tapped.map((e) => e.output && (JSON.parse(e.output) as { backend: string }).backend),
     ).toEqual(['stable', 'stable', 'stable']);
+  });
+
+  it('counts requests by arm and status class, and times them, on /metrics', async () => {
+    const registry = createRegistry('router-metrics-test');
+    const { url } = await start({ weight: 0, registry });
+    await many(30, 10, (i) => call(url, { i }));
+    const failed = await request(`${url}/fail`, { method: 'POST', body: '{}' });
+    await failed.body.dump();
+    const value = async (name: string, labels: Record<string, string>) => {
+      const m = await registry.getSingleMetric(name)?.get();
+      const hit = m?.values.find(
+        (v) =>
+          (name.endsWith('_seconds') ? v.metricName === `${name}_count` : true) &&
+          Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+      );
+      return hit?.value;
+    };
+    expect(await value('umbra_router_requests_total', { arm: 'stable', code: '2xx' })).toBe(30);
+    expect(await value('umbra_router_requests_total', { arm: 'stable', code: '5xx' })).toBe(1);
+    expect(await value('umbra_router_request_duration_seconds', { arm: 'stable' })).toBe(31);
   });
 
   it('passes a backend 5xx through as the backend sent it', async () => {
