@@ -191,22 +191,34 @@ describe('migrate', () => {
     const first = await migrate(ch, { retentionDays: 30 });
     expect(first.retention).toEqual({
       days: 30,
-      changed: ['shadow_pairs', 'request_events'],
+      changed: ['shadow_pairs', 'request_events', 'pair_rollup_hours', 'pair_rollups'],
       unchanged: [],
     });
     expect(await retentionDaysOf(ch, 'shadow_pairs')).toBe(30);
     expect(await retentionDaysOf(ch, 'request_events')).toBe(30);
+    // The roll-ups follow: a report must not see summaries of pairs that are gone.
+    expect(await retentionDaysOf(ch, 'pair_rollups')).toBe(30);
+    expect(await retentionDaysOf(ch, 'pair_rollup_hours')).toBe(30);
 
     const second = await migrate(ch, { retentionDays: 30 });
     expect(second).toEqual({
       applied: [],
       unchanged: ALL,
-      retention: { days: 30, changed: [], unchanged: ['shadow_pairs', 'request_events'] },
+      retention: {
+        days: 30,
+        changed: [],
+        unchanged: ['shadow_pairs', 'request_events', 'pair_rollup_hours', 'pair_rollups'],
+      },
     });
 
     // Back to the files' own 90 days: a change again, and without touching any applied file.
     const third = await migrate(ch, { retentionDays: 90 });
-    expect(third.retention?.changed).toEqual(['shadow_pairs', 'request_events']);
+    expect(third.retention?.changed).toEqual([
+      'shadow_pairs',
+      'request_events',
+      'pair_rollup_hours',
+      'pair_rollups',
+    ]);
     expect(third.unchanged).toEqual(ALL);
     expect(await retentionDaysOf(ch, 'shadow_pairs')).toBe(90);
 

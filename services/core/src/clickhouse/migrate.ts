@@ -11,8 +11,21 @@ import { SQL_DIR, splitStatements } from './sql.ts';
 export const MIGRATIONS_DIR = join(SQL_DIR, 'migrations');
 export const MIGRATIONS_TABLE = 'umbra_migrations';
 
-/** Tables whose rows expire `retentionDays` after their event_time. */
-export const RETENTION_TABLES = ['shadow_pairs', 'request_events'] as const;
+/** Tables whose rows expire `retentionDays` after their time: the raw data and its roll-ups. */
+export const RETENTION_TABLES = [
+  'shadow_pairs',
+  'request_events',
+  'pair_rollup_hours',
+  'pair_rollups',
+] as const;
+
+/** The time each retention table's TTL counts from (as its migration wrote it). */
+const TTL_TIME: Record<(typeof RETENTION_TABLES)[number], string> = {
+  shadow_pairs: 'toDateTime(event_time)',
+  request_events: 'toDateTime(event_time)',
+  pair_rollup_hours: 'hour',
+  pair_rollups: 'hour',
+};
 
 const FILE_NAME = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/;
 
@@ -287,9 +300,9 @@ function assertRetentionDays(days: number): void {
   }
 }
 
-const TTL_DAYS = /\bTTL toDateTime\(event_time\) \+ toIntervalDay\((\d+)\)/;
+const TTL_DAYS = /\bTTL [^+]+ \+ toIntervalDay\((\d+)\)/;
 
-/** The retention in days of a table's `TTL toDateTime(event_time) + INTERVAL n DAY`, or null. */
+/** The retention in days of a table's `TTL <time> + INTERVAL n DAY`, or null. */
 export async function retentionDaysOf(ch: ClickHouse, table: string): Promise<number | null> {
   const rows = await queryRows<{ engine_full: string }>(
     ch,
@@ -321,7 +334,7 @@ async function applyRetention(ch: ClickHouse, days: number, log: Logger): Promis
     // DDL takes no query parameters; `days` is a checked integer.
     await runStatement(
       ch,
-      `ALTER TABLE ${table} MODIFY TTL toDateTime(event_time) + INTERVAL ${days} DAY`,
+      `ALTER TABLE ${table} MODIFY TTL ${TTL_TIME[table]} + INTERVAL ${days} DAY`,
     );
     log.info({ table, from: current, to: days }, 'retention changed');
     changed.push(table);
