@@ -6,7 +6,16 @@ export {
   type ClickHouseOptions,
 } from './client.ts';
 export { clickHouseErrorType, isClickHouseError, toStoreError } from './errors.ts';
-export { insertRows, queryRows, runStatement, type InsertOptions, type QueryParams } from './io.ts';
+export {
+  encodeRows,
+  insertEncoded,
+  insertRows,
+  queryRows,
+  runStatement,
+  type EncodedRows,
+  type InsertOptions,
+  type QueryParams,
+} from './io.ts';
 export {
   assertIdempotent,
   checksumOf,
@@ -27,9 +36,12 @@ export {
   type ClusterVariantOptions,
 } from './cluster.ts';
 export {
+  requestEventEncoder,
   requestEventToRow,
+  shadowPairEncoder,
   shadowPairToRow,
   toDateTime64,
+  type RowEncoder,
   type RequestEventRow,
   type ShadowPairRow,
 } from './rows.ts';

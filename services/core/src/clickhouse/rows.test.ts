@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../domain/events.ts';
-import { requestEventToRow, shadowPairToRow, toDateTime64 } from './rows.ts';
+import {
+  requestEventEncoder,
+  requestEventToRow,
+  shadowPairEncoder,
+  shadowPairToRow,
+  toDateTime64,
+} from './rows.ts';
 import { samplePair } from './test-fixtures.ts';
 
 describe('toDateTime64', () => {
@@ -8,6 +14,28 @@ describe('toDateTime64', () => {
     expect(toDateTime64(0)).toBe('1970-01-01 00:00:00.000');
     expect(toDateTime64(1_700_000_000_123)).toBe('2023-11-14 22:13:20.123');
     expect(toDateTime64(Date.UTC(2024, 1, 29, 23, 59, 59, 999))).toBe('2024-02-29 23:59:59.999');
+  });
+
+  it('matches the ISO form across days, before 1970 and for fractional milliseconds', () => {
+    const times = [
+      -1,
+      -86_400_001,
+      Date.UTC(1900, 0, 1),
+      Date.UTC(2299, 11, 31, 23, 59, 59, 999),
+      1_700_000_000_000.4,
+      1_700_000_000_999.6,
+    ];
+    for (
+      let t = Date.UTC(2026, 10, 27, 23, 59, 58, 500);
+      t < Date.UTC(2026, 10, 28, 0, 0, 1);
+      t += 333
+    )
+      times.push(t);
+    for (const t of times) {
+      expect(toDateTime64(t)).toBe(
+        new Date(Math.round(t)).toISOString().slice(0, 23).replace('T', ' '),
+      );
+    }
   });
 
   it('refuses values that are not times in range', () => {
@@ -73,5 +101,35 @@ describe('requestEventToRow', () => {
       trace_id: null,
       ingested_at: '2023-11-14 22:13:21.000',
     });
+  });
+});
+
+describe('row encoders', () => {
+  it('give the values of *ToRow, in its column order', () => {
+    for (const pair of [
+      samplePair(),
+      samplePair({ agree: true, withinTolerance: false, candidateOutput: null }),
+    ]) {
+      const row = shadowPairToRow(pair);
+      expect(shadowPairEncoder.columns).toEqual(Object.keys(row));
+      expect(shadowPairEncoder.values(pair)).toEqual(Object.values(row));
+    }
+    const event: RequestEvent = {
+      eventId: 'e1',
+      eventTime: 1_700_000_000_123,
+      model: { name: 'fraud', version: 'v1' },
+      arm: 'canary',
+      input: '{"x":1}',
+      output: '{"y":2}',
+      latencyMs: 3,
+      status: 'ok',
+      errorMessage: null,
+      attributes: { region: 'eu' },
+      traceId: 't',
+    };
+    const row = requestEventToRow(event, 1_700_000_001_000);
+    const encoder = requestEventEncoder(1_700_000_001_000);
+    expect(encoder.columns).toEqual(Object.keys(row));
+    expect(encoder.values(event)).toEqual(Object.values(row));
   });
 });

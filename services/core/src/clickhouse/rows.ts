@@ -1,20 +1,51 @@
 import { UmbraError } from '../errors.ts';
 import type { RequestEvent, ShadowPair } from '../domain/events.ts';
 
+const DAY_MS = 86_400_000;
+const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+// The 'YYYY-MM-DD ' of the last day formatted: rows of a batch mostly share a day or two.
+let cachedDay = Number.NaN;
+let cachedDate = '';
+
 /**
  * Epoch milliseconds as a DateTime64(3) literal in UTC, 'YYYY-MM-DD hh:mm:ss.SSS'. A string
  * is exact on every ClickHouse version; how a bare number is read depends on the column's
  * scale and the server's input settings.
+ *
+ * Called for every stored row, twice: the date part is formatted once per day (through Date,
+ * which also checks the range), the time of day by arithmetic.
  */
 export function toDateTime64(epochMs: number): string {
   if (!Number.isFinite(epochMs))
     throw new UmbraError('BAD_ARGUMENT', `not a time in epoch milliseconds: ${epochMs}`);
-  const d = new Date(Math.round(epochMs));
-  const year = d.getUTCFullYear();
-  // DateTime64's range; beyond it the ISO form changes shape and ClickHouse would clamp.
-  if (year < 1900 || year > 2299)
-    throw new UmbraError('BAD_ARGUMENT', `time outside DateTime64 range: ${epochMs}`);
-  return d.toISOString().slice(0, 23).replace('T', ' ');
+  const ms = Math.round(epochMs);
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    const d = new Date(day * DAY_MS);
+    const year = d.getUTCFullYear();
+    // DateTime64's range; beyond it the ISO form changes shape and ClickHouse would clamp.
+    if (year < 1900 || year > 2299)
+      throw new UmbraError('BAD_ARGUMENT', `time outside DateTime64 range: ${epochMs}`);
+    cachedDate = `${d.toISOString().slice(0, 10)} `;
+    cachedDay = day;
+  }
+  let rest = ms - day * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const sec = Math.floor(rest / 1000);
+  return `${cachedDate}${PAD2[h]}:${PAD2[m]}:${PAD2[sec]}.${PAD3[rest - sec * 1000]}`;
+}
+
+/**
+ * How rows of one table are written: the columns, and each item's values in that order
+ * (positional rows, JSONCompactEachRow). Skips the keyed row object of `*ToRow` on the hot path.
+ */
+export interface RowEncoder<T> {
+  readonly columns: readonly string[];
+  values(item: T): unknown[];
 }
 
 function flag(value: boolean): 0 | 1 {
@@ -94,6 +125,78 @@ export function shadowPairToRow(pair: ShadowPair): ShadowPairRow {
   };
 }
 
+/** shadow_pairs rows as positional values, in the column order of `ShadowPairRow`. */
+export const shadowPairEncoder: RowEncoder<ShadowPair> = {
+  columns: [
+    'experiment',
+    'candidate',
+    'role',
+    'event_id',
+    'event_time',
+    'arm',
+    'baseline_model',
+    'baseline_version',
+    'attributes',
+    'task',
+    'baseline_output',
+    'candidate_output',
+    'baseline_latency_ms',
+    'candidate_latency_ms',
+    'baseline_status',
+    'candidate_status',
+    'candidate_error',
+    'agree',
+    'baseline_label',
+    'candidate_label',
+    'baseline_value',
+    'candidate_value',
+    'abs_error',
+    'rel_error',
+    'within_tolerance',
+    'baseline_ranking',
+    'candidate_ranking',
+    'topk_overlap',
+    'jaccard',
+    'rbo',
+    'diff_paths',
+    'replayed_at',
+  ] satisfies (keyof ShadowPairRow)[],
+  values: (pair) => [
+    pair.experiment,
+    pair.candidate,
+    pair.role,
+    pair.eventId,
+    toDateTime64(pair.eventTime),
+    pair.arm,
+    pair.baselineModel,
+    pair.baselineVersion,
+    pair.attributes,
+    pair.task,
+    pair.baselineOutput,
+    pair.candidateOutput,
+    pair.baselineLatencyMs,
+    pair.candidateLatencyMs,
+    pair.baselineStatus,
+    pair.candidateStatus,
+    pair.candidateError,
+    flag(pair.agree),
+    pair.baselineLabel,
+    pair.candidateLabel,
+    pair.baselineValue,
+    pair.candidateValue,
+    pair.absError,
+    pair.relError,
+    pair.withinTolerance === null ? null : flag(pair.withinTolerance),
+    pair.baselineRanking,
+    pair.candidateRanking,
+    pair.topkOverlap,
+    pair.jaccard,
+    pair.rbo,
+    pair.diffPaths,
+    toDateTime64(pair.replayedAt),
+  ],
+};
+
 /** The columns of `request_events` (sql/migrations/002_request_events.sql). */
 export interface RequestEventRow {
   event_id: string;
@@ -130,5 +233,44 @@ export function requestEventToRow(event: RequestEvent, ingestedAt: number): Requ
     attributes: event.attributes,
     trace_id: event.traceId,
     ingested_at: toDateTime64(ingestedAt),
+  };
+}
+
+const REQUEST_EVENT_COLUMNS = [
+  'event_id',
+  'event_time',
+  'model_name',
+  'model_version',
+  'arm',
+  'input',
+  'output',
+  'latency_ms',
+  'status',
+  'error_message',
+  'attributes',
+  'trace_id',
+  'ingested_at',
+] satisfies (keyof RequestEventRow)[];
+
+/** request_events rows as positional values (see `requestEventToRow`), all stamped `ingestedAt`. */
+export function requestEventEncoder(ingestedAt: number): RowEncoder<RequestEvent> {
+  const ingested = toDateTime64(ingestedAt);
+  return {
+    columns: REQUEST_EVENT_COLUMNS,
+    values: (event) => [
+      event.eventId,
+      toDateTime64(event.eventTime),
+      event.model.name,
+      event.model.version,
+      event.arm,
+      event.input,
+      event.output,
+      event.latencyMs,
+      event.status,
+      event.errorMessage,
+      event.attributes,
+      event.traceId,
+      ingested,
+    ],
   };
 }
