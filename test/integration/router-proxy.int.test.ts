@@ -7,7 +7,6 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, type RequestEvent } from '@umbra/core';
 import { createKafka } from '@umbra/core/kafka';
-import { createRegistry } from '@umbra/core';
 import { createTap } from '@umbra/core/tap';
 import { ADMIN_PATH, createRouter, type Router, type RouterOptions } from '@umbra/router';
 import { closedPort, startBackend, type Backend } from '../../services/router/src/test-backends.ts';
@@ -187,8 +186,9 @@ describe('router proxy', () => {
       const m = await registry.getSingleMetric(name)?.get();
       const hit = m?.values.find(
         (v) =>
-          (name.endsWith('_seconds') ? v.metricName === `${name}_count` : true) &&
-          Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+          (name.endsWith('_seconds')
+            ? (v as { metricName?: string }).metricName === `${name}_count`
+            : true) && Object.entries(labels).every(([k, l]) => v.labels[k] === l),
       );
       return hit?.value;
     };

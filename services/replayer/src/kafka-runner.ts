@@ -3,6 +3,7 @@ import type { Logger, RequestEvent } from '@umbra/core';
 import type { BusConsumer, BusProducer, InMessage, KafkaBus } from '@umbra/core/kafka';
 import type { DeadLetterPublisher, Replayer, SourceRecord } from './replayer.ts';
 import type { ReplayerMetrics } from './metrics.ts';
+import { isPending } from './candidates/index.ts';
 import { InOrderAcks, badRecord } from './runners.ts';
 import type { DeadLetter } from './sink.ts';
 
@@ -74,7 +75,7 @@ export async function runKafkaReplayer(opts: KafkaRunOptions): Promise<KafkaRun>
     eachBatch: async (batch, ctl) => {
       const log = logger.child({ topic: batch.topic, partition: batch.partition });
       const acks = new InOrderAcks(
-        opts.maxOutstandingChunks ?? 4,
+        opts.maxOutstandingChunks ?? 8,
         async (offset) => {
           ctl.resolveOffset(offset);
           metrics?.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(offset) - 1n)));
@@ -82,7 +83,7 @@ export async function runKafkaReplayer(opts: KafkaRunOptions): Promise<KafkaRun>
         },
         () => ctl.heartbeat(),
         undefined,
-        // A full window waits on the store: write now rather than on the flush timer.
+        // Half the window waits on the store: write it now rather than on the flush timer.
         () => void replayer.sink.flush(),
       );
       const messages = batch.messages;
@@ -114,10 +115,17 @@ export async function runKafkaReplayer(opts: KafkaRunOptions): Promise<KafkaRun>
   };
 }
 
-async function toRecord(m: InMessage, topic: string, partition: number, decode: Decode): Promise<SourceRecord> {
+/** A decoded record; a promise only when the decoder returned one (no extra async frame per message). */
+function toRecord(m: InMessage, topic: string, partition: number, decode: Decode): SourceRecord | Promise<SourceRecord> {
+  let decoded: RequestEvent | PromiseLike<RequestEvent>;
   try {
-    return { kind: 'event', event: await decode(m.value, m.headers) };
+    decoded = decode(m.value, m.headers);
   } catch (error) {
     return badRecord(error, { topic, partition, offset: m.offset, key: m.key, value: m.value });
   }
+  if (!isPending(decoded)) return { kind: 'event', event: decoded };
+  return Promise.resolve(decoded).then(
+    (event): SourceRecord => ({ kind: 'event', event }),
+    (error: unknown) => badRecord(error, { topic, partition, offset: m.offset, key: m.key, value: m.value }),
+  );
 }

@@ -50,8 +50,18 @@ export function createReplayer(deps: {
         else letters.push({ ...r.letter, reason: r.error.code, detail: r.error.message });
       }
       const toReplay = events.filter((e) => pairMaker.isBaselineEvent(e));
-      const perEvent = await Promise.all(toReplay.map((e) => pairMaker.replay(e, onOutcome)));
-      const pairs: ShadowPair[] = perEvent.flat();
+      // Outcomes are built only for someone listening (metrics, benchmarks).
+      const outcome = emitter.listenerCount('outcome') > 0 ? onOutcome : undefined;
+      // In-process candidates answer synchronously: their pairs are in hand without a promise.
+      const replays: (ShadowPair[] | Promise<ShadowPair[]>)[] = new Array(toReplay.length);
+      let waiting = false;
+      for (let i = 0; i < toReplay.length; i++) {
+        const r = pairMaker.replay(toReplay[i]!, outcome);
+        replays[i] = r;
+        if (r instanceof Promise) waiting = true;
+      }
+      const pairs: ShadowPair[] = [];
+      for (const eventPairs of waiting ? await Promise.all(replays) : (replays as ShadowPair[][])) for (const p of eventPairs) pairs.push(p);
       if (letters.length) {
         for (const l of letters) {
           emitter.emit('deadLetter', l);

@@ -17,8 +17,11 @@ export class InOrderAcks {
     private readonly ack: (position: string) => Promise<void>,
     private readonly whileWaiting?: () => Promise<void>,
     private readonly waitTickMs = 3_000,
-    /** Called when the window is full and push() must wait: the store should write now, not on its timer. */
-    private readonly onBlocked?: () => void,
+    /**
+     * Called once half the window waits on the store: the store should write those now, not on
+     * its timer, so it works while the replayer fills the other half.
+     */
+    private readonly onBacklog?: () => void,
   ) {}
 
   async push(position: string, stored: Promise<void>): Promise<void> {
@@ -30,7 +33,7 @@ export class InOrderAcks {
     };
     stored.then(settle, settle);
     this.queue.push(entry);
-    if (this.queue.length > this.limit) this.onBlocked?.();
+    if (this.queue.length >= Math.ceil(this.limit / 2)) this.onBacklog?.();
     while (this.queue.length > this.limit) await this.releaseHead();
   }
 
@@ -44,17 +47,33 @@ export class InOrderAcks {
     if (this.failure) throw this.failure.error;
   }
 
-  /** Acks every stored chunk at the head of the queue, one at a time, in order. */
+  /**
+   * Acks the stored chunks at the head of the queue, in order. Chunks found stored together are
+   * acked once, at the last position (a Kafka commit covers the offsets before it): one commit
+   * round trip per store write rather than per chunk. On a failed store, what was stored before
+   * it is still acked, then the failure is kept for the next push or drain.
+   */
   private releaseSettled(): Promise<void> {
     this.acking = this.acking.then(async () => {
       while (this.queue[0]?.settled && !this.failure) {
-        const head = this.queue.shift()!;
-        try {
-          await head.stored;
-          await this.ack(head.position);
-        } catch (error) {
-          this.failure = { error };
+        let last: string | undefined;
+        let failed: { error: unknown } | null = null;
+        while (this.queue[0]?.settled) {
+          const head = this.queue.shift()!;
+          try {
+            await head.stored;
+          } catch (error) {
+            failed = { error };
+            break;
+          }
+          last = head.position;
         }
+        try {
+          if (last !== undefined) await this.ack(last);
+        } catch (error) {
+          failed ??= { error };
+        }
+        if (failed) this.failure = failed;
       }
     });
     return this.acking;
@@ -97,7 +116,7 @@ export async function runIterable(
 ): Promise<{ events: number }> {
   const chunkSize = opts.chunkSize ?? 1_000;
   let count = 0;
-  const acks = new InOrderAcks(opts.maxOutstanding ?? 4, async () => undefined, undefined, undefined, () => void replayer.sink.flush());
+  const acks = new InOrderAcks(opts.maxOutstanding ?? 8, async () => undefined, undefined, undefined, () => void replayer.sink.flush());
   let chunk: SourceRecord[] = [];
   const send = async () => {
     const records = chunk;

@@ -61,8 +61,17 @@ export async function createReplayerService(deps: ReplayerServiceDeps): Promise<
 
   const metrics = deps.registry ? createReplayerMetrics(deps.registry) : undefined;
   if (metrics) {
+    // One outcome per pair: resolving the labelled child on every observe costs more than the
+    // observation, so children are kept per (candidate, status).
+    const latencyByLabels = new Map<string, ReturnType<typeof metrics.candidateLatency.labels>>();
     replayer.on('outcome', (o) => {
-      metrics.candidateLatency.observe({ candidate: o.candidate, status: o.status }, o.latencyMs / 1000);
+      const key = `${o.candidate}\0${o.status}`;
+      let latency = latencyByLabels.get(key);
+      if (latency === undefined) {
+        latency = metrics.candidateLatency.labels({ candidate: o.candidate, status: o.status });
+        latencyByLabels.set(key, latency);
+      }
+      latency.observe(o.latencyMs / 1000);
       if (o.status !== 'ok') metrics.candidateErrors.inc({ candidate: o.candidate, status: o.status, code: o.errorCode ?? 'unknown' });
     });
     replayer.on('replayed', (r) => metrics.eventsReplayed.inc({ experiment: cfg.experiment }, r.events - r.skipped));

@@ -25,6 +25,24 @@ function recordingWriter(failFirst = 0, error = new UmbraError('STORE_UNAVAILABL
 const opts = { batchPairs: 3, flushIntervalMs: 20, maxPendingPairs: 100, retryMaxDelayMs: 5, retryBaseDelayMs: 1 };
 
 describe('createPairSink', () => {
+  it('stages each batch as rows arrive, on the object its write then gets', async () => {
+    const staged: { batch: StoreBatch; ids: string[] }[] = [];
+    const written: StoreBatch[] = [];
+    const sink = createPairSink(
+      {
+        stage: (b) => staged.push({ batch: b, ids: b.pairs.map((p) => p.eventId) }),
+        write: async (b) => void written.push(b),
+      },
+      { ...opts, batchPairs: 4 },
+    );
+    await sink.add(batch('1', '2'));
+    const { stored } = await sink.add(batch('3', '4'));
+    await stored;
+    expect(staged.map((s) => s.ids)).toEqual([['1', '2'], ['1', '2', '3', '4']]);
+    expect(written).toHaveLength(1);
+    expect(staged.every((s) => s.batch === written[0])).toBe(true);
+  });
+
   it('flushes when a batch is full, and on the timer for the rest', async () => {
     const writer = recordingWriter();
     const sink = createPairSink(writer, opts);
@@ -92,20 +110,38 @@ describe('createPairSink', () => {
 });
 
 describe('InOrderAcks', () => {
-  it('acknowledges positions in order even when later chunks are stored first', async () => {
+  it('acknowledges in order even when later chunks are stored first, once for chunks stored together', async () => {
     const acked: string[] = [];
     const acks = new InOrderAcks(10, async (p) => {
       acked.push(p);
     });
     let first!: () => void;
+    let third!: () => void;
     await acks.push('1', new Promise<void>((r) => (first = r)));
     await acks.push('2', Promise.resolve());
+    await acks.push('3', new Promise<void>((r) => (third = r)));
     const drained = acks.drain();
     await new Promise((r) => setTimeout(r, 10));
     expect(acked).toEqual([]);
     first();
+    await new Promise((r) => setTimeout(r, 10));
+    // 1 and 2 are stored: one ack at 2 covers both; 3 is not stored yet.
+    expect(acked).toEqual(['2']);
+    third();
     await drained;
-    expect(acked).toEqual(['1', '2']);
+    expect(acked).toEqual(['2', '3']);
+  });
+
+  it('acks what was stored before a failed store, and never the failed position', async () => {
+    const acked: string[] = [];
+    const acks = new InOrderAcks(10, async (p) => void acked.push(p));
+    let fail!: (e: Error) => void;
+    await acks.push('1', Promise.resolve());
+    await acks.push('2', new Promise<void>((_, reject) => (fail = reject)));
+    await acks.push('3', Promise.resolve());
+    fail(new Error('store gone'));
+    await expect(acks.drain()).rejects.toThrow('store gone');
+    expect(acked).toEqual(['1']);
   });
 
   it('calls whileWaiting (heartbeat) while a store is slow, and never acks a failed store', async () => {

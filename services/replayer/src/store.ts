@@ -1,4 +1,5 @@
-import { insertRows, requestEventToRow, shadowPairToRow, type ClickHouse } from '@umbra/core/clickhouse';
+import type { RequestEvent } from '@umbra/core';
+import { encodeRows, insertEncoded, insertRows, requestEventEncoder, shadowPairEncoder, type ClickHouse, type RowEncoder } from '@umbra/core/clickhouse';
 import type { DeadLetter, PairWriter, StoreBatch } from './sink.ts';
 
 function deadLetterToRow(l: DeadLetter): Record<string, unknown> {
@@ -15,19 +16,70 @@ function deadLetterToRow(l: DeadLetter): Record<string, unknown> {
   };
 }
 
+/** A batch's rows encoded so far, ahead of its write. */
+interface Staged {
+  pairs: number;
+  pairsBody: string;
+  events: number;
+  eventsBody: string;
+  /** The request_events version column of the batch: when its first rows were staged. */
+  ingestedAt: number;
+  eventEncoder: RowEncoder<RequestEvent>;
+}
+
 /**
  * Writes a batch to ClickHouse: pairs, then raw events, then dead letters, each with a token
  * derived from the batch's, so a retry after a partial failure rewrites only what is missing.
+ * Pairs and events are not collapsed at insert: readers use FINAL, which collapses re-delivered
+ * rows within an insert as it does across inserts, and the insert is cheaper without it.
+ *
+ * Rows are encoded as they are staged (`stage`, called by the sink as rows arrive), so encoding
+ * on this thread overlaps the engine's insert of the previous batch instead of delaying the next.
  */
 export function createClickHouseWriter(ch: ClickHouse): PairWriter {
-  return {
-    async write(batch: StoreBatch, token: string) {
+  const staged = new WeakMap<StoreBatch, Staged>();
+
+  /** Encodes the rows of `batch` not encoded yet. */
+  function encode(batch: StoreBatch): Staged {
+    let s = staged.get(batch);
+    if (s === undefined) {
       const ingestedAt = Date.now();
-      if (batch.pairs.length) {
-        await insertRows(ch, 'shadow_pairs', batch.pairs.map(shadowPairToRow), { dedupToken: `${token}:pairs` });
+      s = { pairs: 0, pairsBody: '', events: 0, eventsBody: '', ingestedAt, eventEncoder: requestEventEncoder(ingestedAt) };
+      staged.set(batch, s);
+    }
+    if (s.pairs < batch.pairs.length) {
+      s.pairsBody += encodeRows(batch.pairs.slice(s.pairs), shadowPairEncoder).body;
+      s.pairs = batch.pairs.length;
+    }
+    if (s.events < batch.events.length) {
+      s.eventsBody += encodeRows(batch.events.slice(s.events), s.eventEncoder).body;
+      s.events = batch.events.length;
+    }
+    return s;
+  }
+
+  return {
+    stage(batch: StoreBatch) {
+      try {
+        encode(batch);
+      } catch {
+        // A row that cannot be encoded fails the write, where the sink handles store errors.
+        staged.delete(batch);
       }
-      if (batch.events.length) {
-        await insertRows(ch, 'request_events', batch.events.map((e) => requestEventToRow(e, ingestedAt)), { dedupToken: `${token}:events` });
+    },
+    async write(batch: StoreBatch, token: string) {
+      let s: Staged;
+      try {
+        s = encode(batch);
+      } catch (e) {
+        staged.delete(batch);
+        throw e;
+      }
+      if (s.pairs > 0) {
+        await insertEncoded(ch, 'shadow_pairs', { columns: shadowPairEncoder.columns, body: s.pairsBody, rows: s.pairs }, { dedupToken: `${token}:pairs`, optimizeOnInsert: false });
+      }
+      if (s.events > 0) {
+        await insertEncoded(ch, 'request_events', { columns: s.eventEncoder.columns, body: s.eventsBody, rows: s.events }, { dedupToken: `${token}:events`, optimizeOnInsert: false });
       }
       if (batch.deadLetters.length) {
         await insertRows(ch, 'dead_letters', batch.deadLetters.map(deadLetterToRow), { dedupToken: `${token}:dlq` });

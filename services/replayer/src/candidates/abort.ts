@@ -48,3 +48,81 @@ export function onAbort(signal: AbortSignal, fn: () => void): () => void {
     set.delete(fn);
   };
 }
+
+/** A call waiting on a shared deadline; rejected with a timeout if still pending when it passes. */
+export interface PendingCall {
+  reject(error: unknown): void;
+}
+
+/** How a slot's deadline ends its calls: the signal's abort reason, and each pending call's error. */
+export interface DeadlineHandlers {
+  abortReason(): unknown;
+  timeoutError(): unknown;
+}
+
+/** One shared deadline: a timer and a signal for every call that started in the same slot. */
+export class DeadlineSlot {
+  readonly #call = callSignal();
+  readonly #calls = new Set<PendingCall>();
+  readonly #timer: NodeJS.Timeout;
+  /** performance.now() until which new calls may join. */
+  readonly joinUntil: number;
+
+  constructor(openedAt: number, slotMs: number, timeoutMs: number, handlers: DeadlineHandlers) {
+    this.joinUntil = openedAt + slotMs;
+    this.#timer = setTimeout(() => {
+      if (this.#calls.size === 0) return;
+      const expired = [...this.#calls];
+      this.#calls.clear();
+      this.#call.abort(handlers.abortReason());
+      for (const c of expired) c.reject(handlers.timeoutError());
+    }, timeoutMs + slotMs);
+    // Only a slot with calls pending keeps the process alive.
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal;
+  }
+
+  add(c: PendingCall): void {
+    if (this.#calls.size === 0) this.#timer.ref();
+    this.#calls.add(c);
+  }
+
+  /** True when `c` was still pending (it now is not); false when its deadline already passed. */
+  settle(c: PendingCall): boolean {
+    if (!this.#calls.delete(c)) return false;
+    if (this.#calls.size === 0) this.#timer.unref();
+    return true;
+  }
+}
+
+/**
+ * Deadlines for calls of a fixed timeout, shared by the calls that start within the same slot
+ * (1/16 of the timeout, at most 50 ms): one timer and one AbortSignal per slot instead of per
+ * call, which was most of what a zero-latency call cost. A call therefore ends between
+ * `timeoutMs` and `timeoutMs + slotMs` after it started, never sooner. A slot's signal aborts
+ * when its deadline passes with calls pending: every call still pending in it has timed out.
+ */
+export class Deadlines {
+  readonly slotMs: number;
+  #current: DeadlineSlot | null = null;
+
+  constructor(
+    readonly timeoutMs: number,
+    private readonly handlers: DeadlineHandlers,
+  ) {
+    this.slotMs = Math.min(50, Math.floor(timeoutMs / 16));
+  }
+
+  /** The slot a call starting now joins. */
+  slot(): DeadlineSlot {
+    const now = performance.now();
+    const cur = this.#current;
+    if (cur !== null && now < cur.joinUntil) return cur;
+    const opened = new DeadlineSlot(now, this.slotMs, this.timeoutMs, this.handlers);
+    this.#current = opened;
+    return opened;
+  }
+}

@@ -53,6 +53,7 @@ export async function createCandidateClient(config: unknown, opts: CandidateFact
       return limited.queued;
     },
     invoke: (event, signal) => limited.invoke(event, signal),
+    ...(limited.call ? { call: limited.call } : {}),
     close: () => limited.close(),
     samples: (eventId) => sampled(eventId, parsed.sampleRate, parsed.name),
   };

@@ -171,7 +171,7 @@ describe('http candidate', () => {
 
   it('retries timeouts when retry.onTimeout is set', async () => {
     const server = await serve(() => {});
-    const client = await candidate({ url: server.url, timeoutMs: 50, retry: { attempts: 1, backoffMs: 1, onTimeout: true } });
+    const client = await candidate({ url: server.url, timeoutMs: 300, retry: { attempts: 1, backoffMs: 1, onTimeout: true } });
 
     const err = await failure(client.invoke(event));
 

@@ -1,4 +1,4 @@
-export type { CandidateClient, CandidateResult } from './types.ts';
+export { isPending, type CandidateClient, type CandidateResult } from './types.ts';
 export {
   candidateConfigSchema,
   candidatesConfigSchema,

@@ -72,4 +72,27 @@ describe('module candidate', () => {
     expect([missing.code, missing.context.field]).toEqual(['CONFIG_INVALID', 'path']);
     expect([notFn.code, notFn.context.field]).toEqual(['CONFIG_INVALID', 'export']);
   });
+
+  it('answers synchronously through call() and parses the input once per event for every module candidate', async () => {
+    const a = await createCandidateClient({ name: 'a', adapter: 'module', path: 'fixtures/echo-model.ts', export: 'identity' }, { baseDir: here });
+    const b = await createCandidateClient({ name: 'b', adapter: 'module', path: 'fixtures/echo-model.ts', export: 'identity' }, { baseDir: here });
+    const { seenInputs } = (await import('./fixtures/echo-model.ts')) as { seenInputs: unknown[] };
+    seenInputs.length = 0;
+    const e = makeEvent({ amount: 5, nested: { k: [1] } }, 'evt-shared');
+
+    const ra = a.call!(e);
+    const rb = await b.invoke(e);
+
+    expect(ra).toMatchObject({ output: '{"amount":5,"nested":{"k":[1]}}' });
+    expect(rb.output).toBe('{"amount":5,"nested":{"k":[1]}}');
+    expect(seenInputs).toHaveLength(2);
+    expect(seenInputs[0]).toBe(seenInputs[1]);
+    expect(Object.isFrozen((seenInputs[0] as { nested: object }).nested)).toBe(true);
+  });
+
+  it('fails a function that mutates the shared input with CANDIDATE_FAILED', async () => {
+    const client = await createCandidateClient({ name: 'm', adapter: 'module', path: 'fixtures/echo-model.ts', export: 'mutating' }, { baseDir: here });
+
+    expect((await failure(client.invoke(makeEvent({ amount: 1 })))).code).toBe('CANDIDATE_FAILED');
+  });
 });

@@ -3,12 +3,14 @@ import { pathToFileURL } from 'node:url';
 import { UmbraError, type RequestEvent } from '@umbra/core';
 import type { ModuleCandidateConfig } from './config.ts';
 import { parseEventInput } from './output.ts';
-import type { CandidateClient, CandidateResult } from './types.ts';
+import { isPending, type CandidateClient, type CandidateResult } from './types.ts';
 
 /**
  * The function a module candidate exports. It gets the parsed event input and the event;
  * its return value (or the value it resolves to) is JSON-encoded as the output. `signal`
  * fires when the call times out or the replay is aborted, for functions that can stop early.
+ * The input is parsed once per event and shared by every module candidate of the event, so it
+ * is frozen: copy it to change it.
  */
 export type CandidateFunction = (input: unknown, event: RequestEvent, opts: { signal?: AbortSignal }) => unknown;
 
@@ -37,36 +39,83 @@ export async function createModuleCandidate(config: ModuleCandidateConfig, opts:
   }
   const model = fn as CandidateFunction;
 
+  const failed = (e: unknown): UmbraError =>
+    new UmbraError('CANDIDATE_FAILED', `candidate ${config.name} threw: ${e instanceof Error ? e.message : String(e)}`, {
+      context: { candidate: config.name },
+      cause: e,
+    });
+
+  const encode = (value: unknown, latencyMs: number): CandidateResult => {
+    let output: string | undefined;
+    try {
+      output = JSON.stringify(value);
+    } catch (e) {
+      throw new UmbraError('CANDIDATE_BAD_OUTPUT', `candidate ${config.name} returned a value that cannot be JSON-encoded`, {
+        context: { candidate: config.name },
+        cause: e,
+      });
+    }
+    // JSON.stringify gives undefined for undefined and functions.
+    if (output === undefined) {
+      throw new UmbraError('CANDIDATE_BAD_OUTPUT', `candidate ${config.name} returned no JSON value`, { context: { candidate: config.name } });
+    }
+    return { output, latencyMs };
+  };
+
+  const settle = async (pending: PromiseLike<unknown>, started: number): Promise<CandidateResult> => {
+    let value: unknown;
+    try {
+      value = await pending;
+    } catch (e) {
+      throw failed(e);
+    }
+    return encode(value, performance.now() - started);
+  };
+
+  /** Synchronous when the function returns a value: no promise at all for the common in-process model. */
+  const call = (event: RequestEvent, signal?: AbortSignal): CandidateResult | Promise<CandidateResult> => {
+    const input = sharedInput(event, config.name);
+    const started = performance.now();
+    let value: unknown;
+    try {
+      value = model(input, event, signal ? { signal } : NO_SIGNAL);
+    } catch (e) {
+      throw failed(e);
+    }
+    if (isPending(value)) return settle(value, started);
+    return encode(value, performance.now() - started);
+  };
+
   return {
     name: config.name,
+    call,
+    // An async function: a synchronous throw of `call` becomes a rejection.
     async invoke(event: RequestEvent, signal?: AbortSignal): Promise<CandidateResult> {
-      const input = parseEventInput(event.input, config.name, event.eventId);
-      const started = performance.now();
-      let value: unknown;
-      try {
-        value = await model(input, event, signal ? { signal } : {});
-      } catch (e) {
-        throw new UmbraError('CANDIDATE_FAILED', `candidate ${config.name} threw: ${e instanceof Error ? e.message : String(e)}`, {
-          context: { candidate: config.name },
-          cause: e,
-        });
-      }
-      const latencyMs = performance.now() - started;
-      let output: string | undefined;
-      try {
-        output = JSON.stringify(value);
-      } catch (e) {
-        throw new UmbraError('CANDIDATE_BAD_OUTPUT', `candidate ${config.name} returned a value that cannot be JSON-encoded`, {
-          context: { candidate: config.name },
-          cause: e,
-        });
-      }
-      // JSON.stringify gives undefined for undefined and functions.
-      if (output === undefined) {
-        throw new UmbraError('CANDIDATE_BAD_OUTPUT', `candidate ${config.name} returned no JSON value`, { context: { candidate: config.name } });
-      }
-      return { output, latencyMs };
+      return call(event, signal);
     },
     close: async () => {},
   };
+}
+
+const NO_SIGNAL: { signal?: AbortSignal } = Object.freeze({});
+
+/** Parsed inputs by event: every module candidate of an event shares one parse. */
+const parsedInputs = new WeakMap<RequestEvent, unknown>();
+
+function sharedInput(event: RequestEvent, candidate: string): unknown {
+  const hit = parsedInputs.get(event);
+  // JSON.parse never gives undefined, so undefined means not parsed yet.
+  if (hit !== undefined) return hit;
+  // CANDIDATE_BAD_INPUT is thrown for each candidate, as before; only good parses are kept.
+  const input = deepFreeze(parseEventInput(event.input, candidate, event.eventId));
+  parsedInputs.set(event, input);
+  return input;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

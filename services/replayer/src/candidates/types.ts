@@ -21,5 +21,17 @@ export interface CandidateResult {
 export interface CandidateClient {
   readonly name: string;
   invoke(event: RequestEvent, signal?: AbortSignal): Promise<CandidateResult>;
+  /**
+   * Optional fast path with the outcome of `invoke`: the result itself when the candidate
+   * answered synchronously (an in-process function that returned a value), else a promise.
+   * Failures may be thrown synchronously. Saves the promise chain of every wrapper for
+   * candidates that answer at once.
+   */
+  call?(event: RequestEvent, signal?: AbortSignal): CandidateResult | Promise<CandidateResult>;
   close(): Promise<void>;
+}
+
+/** Whether a `call` result is still pending (a promise or another thenable). */
+export function isPending<T>(r: T | PromiseLike<T>): r is PromiseLike<T> {
+  return typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function';
 }

@@ -131,3 +131,75 @@ describe('withConcurrencyLimit', () => {
     expect(limited.inFlight).toBe(0);
   });
 });
+
+describe('the synchronous fast path (call)', () => {
+  /** A candidate that answers at once through `call`, or throws the scripted error. */
+  function immediate(fail?: () => Error): CandidateClient & { calls: number } {
+    const c = {
+      name: 'immediate',
+      calls: 0,
+      call(): CandidateResult {
+        c.calls++;
+        if (fail) throw fail();
+        return { output: '1', latencyMs: 0 };
+      },
+      invoke: async (): Promise<CandidateResult> => c.call(),
+      close: async () => {},
+    };
+    return c;
+  }
+  const stack = (inner: CandidateClient, limit = 2) =>
+    withConcurrencyLimit(withRetry(withTimeout(inner, { timeoutMs: 1000 }), { attempts: 2, backoffMs: 1, maxBackoffMs: 2 }), { limit });
+
+  it('returns a synchronous answer as a value through every wrapper, freeing the slot at once', () => {
+    const client = stack(immediate());
+    const r = client.call!(event);
+    expect(r).toEqual({ output: '1', latencyMs: 0 });
+    expect(client.inFlight).toBe(0);
+  });
+
+  it('retries a retriable synchronous failure, and keeps errors and their attempts as invoke does', async () => {
+    const refusing = immediate(() => new UmbraError('CANDIDATE_REFUSED', 'refused', { retriable: true }));
+    const err = await failure(Promise.resolve().then(() => stack(refusing).call!(event)));
+    expect([err.code, err.context.attempts, refusing.calls]).toEqual(['CANDIDATE_REFUSED', 3, 3]);
+
+    const broken = immediate(() => new UmbraError('CANDIDATE_FAILED', 'threw'));
+    const limited = stack(broken);
+    const thrown = await failure(Promise.resolve().then(() => limited.call!(event)));
+    expect([thrown.code, thrown.context.attempts, broken.calls, limited.inFlight]).toEqual(['CANDIDATE_FAILED', 1, 1, 0]);
+  });
+
+  it('bounds a pending answer by the timeout, and queues calls over the limit', async () => {
+    const hanging: CandidateClient = { name: 'hanging', call: () => never(), invoke: never, close: async () => {} };
+    const client = withConcurrencyLimit(withTimeout(hanging, { timeoutMs: 20 }), { limit: 1 });
+    const first = client.call!(event);
+    const second = client.call!(event);
+    expect([client.inFlight, client.queued]).toEqual([1, 1]);
+    expect((await failure(Promise.resolve(first))).code).toBe('CANDIDATE_TIMEOUT');
+    expect((await failure(Promise.resolve(second))).code).toBe('CANDIDATE_TIMEOUT');
+    expect([client.inFlight, client.queued]).toEqual([0, 0]);
+  });
+
+  it('has no fast path over an adapter without one', () => {
+    expect(stack(scripted([ok])).call).toBeUndefined();
+  });
+});
+
+describe('withTimeout deadlines shared by calls', () => {
+  it('times out every call of a slot, each with its own error, and aborts the signal they got', async () => {
+    const inner = scripted([never]);
+    const client = withTimeout(inner, { timeoutMs: 40 });
+    const errors = await Promise.all(Array.from({ length: 5 }, () => failure(client.invoke(event))));
+    expect(errors.map((e) => e.code)).toEqual(Array(5).fill('CANDIDATE_TIMEOUT'));
+    expect(new Set(errors).size).toBe(5);
+    expect(inner.signals.every((s) => s?.aborted)).toBe(true);
+  });
+
+  it('leaves the shared signal alone when every call of its slot answered', async () => {
+    const inner = scripted([ok]);
+    const client = withTimeout(inner, { timeoutMs: 20 });
+    await Promise.all([client.invoke(event), client.invoke(event)]);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(inner.signals.some((s) => s?.aborted)).toBe(false);
+  });
+});
