@@ -123,8 +123,9 @@ describe('leader election through the umbra-promoter consumer group', () => {
   });
 
   it('when the leader stops, the standby takes over and continues the same rollout', async () => {
-    const before = await deciders();
+    // close() lets an evaluation in progress finish: count the old leader's decisions after it.
     await promoters[leader].close();
+    const before = await deciders();
     await waitFor('the standby to lead', () => promoters[standby].isLeader());
     await waitFor(
       'three decisions by the new leader',
