@@ -12,9 +12,17 @@ export function pinoLogCreator(logger: Logger): logCreator {
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
       const fields = { kafkajs: { namespace, ...extra } };
-      if (level === logLevel.ERROR) child.error(fields, message);
+      // kafkajs logs a broker's "busy, ask again" answers as errors and then retries them; if
+      // the retries run out, the caller gets the error and umbra reports it there.
+      if (level === logLevel.ERROR && TRANSIENT.test(String(extra.error ?? '')))
+        child.info(fields, message);
+      else if (level === logLevel.ERROR) child.error(fields, message);
       else if (level === logLevel.WARN) child.warn(fields, message);
     };
 }
 
 export const KAFKAJS_LOG_LEVEL = logLevel.WARN;
+
+/** Retriable broker answers seen while a broker or group is starting or moving. */
+const TRANSIENT =
+  /coordinator is loading|coordinator is not available|no leader for this topic-partition|not the leader for that topic-partition|group is rebalancing/i;
