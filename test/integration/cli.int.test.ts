@@ -34,7 +34,7 @@ describe('the umbra command, as a user types it', () => {
   it('prints help', async () => {
     const r = await umbra(dir, ['--help']);
     expect(r.code).toBe(0);
-    for (const command of ['migrate', 'replay', 'demo', 'generate', 'report']) expect(r.stdout).toContain(command);
+    for (const command of ['migrate', 'replay', 'demo', 'generate', 'report', 'compare', 'rollout', 'route']) expect(r.stdout).toContain(command);
   });
 
   it('creates the tables, and a second migrate changes nothing and says so', async () => {
@@ -94,5 +94,24 @@ describe('the umbra command, as a user types it', () => {
     } finally {
       await ch.close();
     }
+  });
+
+  it('runs the comparator once over the replayed pairs: rows stored, sealed hours rolled up', async () => {
+    const r = await umbra(dir, ['compare', '--once', '--window', '24h'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^cli-capture: 1 report\(s\), \d+ metric rows stored in [\d.]+ s$/m);
+    const ch = await createClickHouse({ dataDir: join(dir, 'db') });
+    try {
+      const stored = await queryRows<{ n: number }>(ch, `SELECT count() AS n FROM comparison_reports WHERE experiment = 'cli-capture'`);
+      expect(Number(stored[0]!.n)).toBeGreaterThan(0);
+      // The generated events span the last hour, so at least one sealed hour exists to roll up.
+      const rolled = await queryRows<{ n: number }>(ch, `SELECT count() AS n FROM pair_rollup_hours WHERE experiment = 'cli-capture'`);
+      expect(Number(rolled[0]!.n)).toBeGreaterThan(0);
+    } finally {
+      await ch.close();
+    }
+    const bad = await umbra(dir, ['compare', '--once', '--every', 'soon'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--every');
   });
 });

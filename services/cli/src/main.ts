@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCompare } from './commands/compare.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerMigrate } from './commands/migrate.ts';
@@ -21,6 +22,7 @@ const program = new Command()
 registerMigrate(program);
 registerReplay(program);
 registerReport(program);
+registerCompare(program);
 registerRollout(program);
 registerRoute(program);
 registerDemo(program);
