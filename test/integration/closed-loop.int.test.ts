@@ -41,9 +41,7 @@ async function until<T>(
 }
 
 /** Runs one loop to its end; returns the weights the router took, in order, and the decisions. */
-async function run(
-  canary: 'good' | 'bad',
-): Promise<{
+async function run(canary: 'good' | 'bad'): Promise<{
   loop: Loop;
   weights: number[];
   decisions: RecordedDecision[];
@@ -59,7 +57,23 @@ async function run(
     onRouting: (routing) => weights.push(routing.weight),
   });
   loops.push(loop);
-  const { phase, decisions } = await loop.finished;
+  const seen: RecordedDecision[] = [];
+  loop.promoter.on('decision', ({ decision }) => seen.push(decision));
+  // A loop that never finishes says where it stood, not just that it timed out.
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const last = seen.slice(-3).map((d) => d.summary);
+      reject(
+        new Error(
+          `the ${canary} loop did not finish in 180 s; weights ${JSON.stringify(weights)}; load ${JSON.stringify(loop.load())}; last decisions: ${last.join(' | ')}`,
+        ),
+      );
+    }, 180_000);
+  });
+  const { phase, decisions } = await Promise.race([loop.finished, stuck]).finally(() =>
+    clearTimeout(timer),
+  );
   const last = decisions[decisions.length - 1] as RecordedDecision;
   // The router learns the final decision from Kafka, not from the promoter in this process.
   await until(
@@ -70,6 +84,9 @@ async function run(
     'the weight change to be seen',
     () => weights[weights.length - 1] === last.nextWeight,
   );
+  // Stop this loop now: a loop left running would keep serving, tapping and replaying the same
+  // model next to the next one (request_events are per model, not per experiment).
+  await loop.stop();
   return { loop, weights, decisions, phase, startedAt };
 }
 
