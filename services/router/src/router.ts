@@ -439,6 +439,11 @@ export function createRouter(opts: RouterOptions): Router {
       observe(choice.arm, code, ms);
       return ms;
     };
+    /** A request that got no served answer: counted by `status`, tapped with the error. */
+    const failed = (status: number, errorMessage: string): void => {
+      const latencyMs = finish(status);
+      if (tapThis) record({ ...base, output: null, latencyMs, status: 'error', errorMessage });
+    };
 
     let upstream;
     try {
@@ -460,15 +465,7 @@ export function createRouter(opts: RouterOptions): Router {
         code: typeof code === 'string' ? code : null,
         message,
       });
-      const latencyMs = finish(status);
-      if (tapThis)
-        record({
-          ...base,
-          output: null,
-          latencyMs,
-          status: 'error',
-          errorMessage: `backend ${choice.arm} unreachable: ${message}`,
-        });
+      failed(status, `backend ${choice.arm} unreachable: ${message}`);
       return;
     }
 
@@ -487,15 +484,7 @@ export function createRouter(opts: RouterOptions): Router {
         // Nothing sent yet: the client gets a clear 502 instead of a cut-off body.
         const message = err instanceof Error ? err.message : String(err);
         sendJson(res, 502, { error: 'bad_gateway', arm: choice.arm, code: null, message });
-        const latencyMs = finish(502);
-        if (tapThis)
-          record({
-            ...base,
-            output: null,
-            latencyMs,
-            status: 'error',
-            errorMessage: `backend response broke off: ${message}`,
-          });
+        failed(502, `backend response broke off: ${message}`);
         return;
       }
       const headers = forwardHeaders(upstream.headers);
@@ -523,15 +512,7 @@ export function createRouter(opts: RouterOptions): Router {
         // Headers are out; all we can do is cut the response so the client sees it failed.
         logger.warn({ err, arm: choice.arm }, 'router: backend response broke off');
         res.destroy(err instanceof Error ? err : undefined);
-        const latencyMs = finish(502);
-        if (tapThis)
-          record({
-            ...base,
-            output: null,
-            latencyMs,
-            status: 'error',
-            errorMessage: 'backend response broke off',
-          });
+        failed(502, 'backend response broke off');
         return;
       }
       res.end();
@@ -542,7 +523,10 @@ export function createRouter(opts: RouterOptions): Router {
       logger.debug({ arm: choice.arm, bytes: capturedBytes }, 'router: response too large to tap');
       return;
     }
-    const out = Buffer.concat(captured).toString('utf8');
+    // A whole answer is one buffer already: no copy for the tap.
+    const out = (
+      captured.length === 1 ? (captured[0] as Buffer) : Buffer.concat(captured)
+    ).toString('utf8');
     if (upstream.statusCode >= 400) {
       // Only a served answer is a baseline output; an error response is recorded as the error.
       record({

@@ -88,43 +88,6 @@ export interface ShadowPairRow {
   replayed_at: string;
 }
 
-export function shadowPairToRow(pair: ShadowPair): ShadowPairRow {
-  return {
-    experiment: pair.experiment,
-    candidate: pair.candidate,
-    role: pair.role,
-    event_id: pair.eventId,
-    event_time: toDateTime64(pair.eventTime),
-    arm: pair.arm,
-    baseline_model: pair.baselineModel,
-    baseline_version: pair.baselineVersion,
-    attributes: pair.attributes,
-    task: pair.task,
-    baseline_output: pair.baselineOutput,
-    candidate_output: pair.candidateOutput,
-    baseline_latency_ms: pair.baselineLatencyMs,
-    candidate_latency_ms: pair.candidateLatencyMs,
-    baseline_status: pair.baselineStatus,
-    candidate_status: pair.candidateStatus,
-    candidate_error: pair.candidateError,
-    agree: flag(pair.agree),
-    baseline_label: pair.baselineLabel,
-    candidate_label: pair.candidateLabel,
-    baseline_value: pair.baselineValue,
-    candidate_value: pair.candidateValue,
-    abs_error: pair.absError,
-    rel_error: pair.relError,
-    within_tolerance: pair.withinTolerance === null ? null : flag(pair.withinTolerance),
-    baseline_ranking: pair.baselineRanking,
-    candidate_ranking: pair.candidateRanking,
-    topk_overlap: pair.topkOverlap,
-    jaccard: pair.jaccard,
-    rbo: pair.rbo,
-    diff_paths: pair.diffPaths,
-    replayed_at: toDateTime64(pair.replayedAt),
-  };
-}
-
 /** shadow_pairs rows as positional values, in the column order of `ShadowPairRow`. */
 export const shadowPairEncoder: RowEncoder<ShadowPair> = {
   columns: [
@@ -214,28 +177,6 @@ export interface RequestEventRow {
   ingested_at: string;
 }
 
-/**
- * `ingestedAt` (epoch ms) is the ReplacingMergeTree version: a re-ingested event replaces the
- * earlier row. `tapSampleRate` has no column yet and is not stored.
- */
-export function requestEventToRow(event: RequestEvent, ingestedAt: number): RequestEventRow {
-  return {
-    event_id: event.eventId,
-    event_time: toDateTime64(event.eventTime),
-    model_name: event.model.name,
-    model_version: event.model.version,
-    arm: event.arm,
-    input: event.input,
-    output: event.output,
-    latency_ms: event.latencyMs,
-    status: event.status,
-    error_message: event.errorMessage,
-    attributes: event.attributes,
-    trace_id: event.traceId,
-    ingested_at: toDateTime64(ingestedAt),
-  };
-}
-
 const REQUEST_EVENT_COLUMNS = [
   'event_id',
   'event_time',
@@ -273,4 +214,26 @@ export function requestEventEncoder(ingestedAt: number): RowEncoder<RequestEvent
       ingested,
     ],
   };
+}
+
+/** A positional row as the keyed object of its columns (tests, fixtures, readable dumps). */
+function keyed<R>(encoder: RowEncoder<never>, values: unknown[]): R {
+  const row: Record<string, unknown> = {};
+  encoder.columns.forEach((column, i) => (row[column] = values[i]));
+  return row as R;
+}
+
+/** One pair as its shadow_pairs row, keyed by column: the same mapping as `shadowPairEncoder`. */
+export function shadowPairToRow(pair: ShadowPair): ShadowPairRow {
+  return keyed(shadowPairEncoder, shadowPairEncoder.values(pair));
+}
+
+/**
+ * One event as its request_events row, keyed by column (the mapping of `requestEventEncoder`).
+ * `ingestedAt` (epoch ms) is the ReplacingMergeTree version: a re-ingested event replaces the
+ * earlier row. `tapSampleRate` has no column yet and is not stored.
+ */
+export function requestEventToRow(event: RequestEvent, ingestedAt: number): RequestEventRow {
+  const encoder = requestEventEncoder(ingestedAt);
+  return keyed(encoder, encoder.values(event));
 }
