@@ -5,9 +5,14 @@
  * the promoter deciding on that evidence and publishing to Kafka, and the router following its
  * decisions. A load generator plays the users.
  *
+ * The canary's own live answers are replayed against the stable model too (reverse shadow), so
+ * evidence keeps coming when the canary serves everything (blue-green after the switch).
+ *
  * Module: `startLoop()` (the closed-loop test runs exactly this). CLI (`npm run loop`):
  *   npm run loop                      a good canary: shadow → 20 → 50 → 100 %
  *   npm run loop -- --canary bad      a canary that regresses once it takes live traffic: back to 0 %
+ *   npm run loop -- --strategy blue-green [--canary bad]
+ *                                     shadow → switch to green → watch → done (or back to blue)
  *   npm run loop -- --rate 100        requests per second (default 150)
  * Uses KAFKA_BROKERS when set, else starts a broker (deploy/local/kafka.ts); ClickHouse is the
  * embedded engine in a temp dir unless UMBRA_DATA_DIR is set.
@@ -123,11 +128,17 @@ export interface LoopTiming {
   intervalMs: number;
 }
 
-/** The rollout the loop runs: shadow, then 20 → 50 → 100 % of live traffic. */
+export type LoopStrategy = 'canary' | 'blue-green';
+
+/**
+ * The rollout the loop runs. canary: shadow, then 20 → 50 → 100 % of live traffic. blue-green:
+ * shadow, then all traffic to green in one switch, watched on the reverse-shadow pairs, then done.
+ */
 export function loopRollout(
   rollout: string,
   experiment: string,
   timing: LoopTiming,
+  strategy: LoopStrategy = 'canary',
 ): Record<string, unknown> {
   const d = (ms: number) => `${ms}ms`;
   return {
@@ -135,13 +146,21 @@ export function loopRollout(
     experiment,
     candidate: LOOP_CANDIDATE,
     baseline: `${LOOP_MODEL}@${STABLE_VERSION}`,
-    strategy: {
-      canary: {
-        shadow: { minDuration: d(timing.stepMs) },
-        steps: [20, 50, 100],
-        bakeTime: d(timing.stepMs),
-      },
-    },
+    strategy:
+      strategy === 'canary'
+        ? {
+            canary: {
+              shadow: { minDuration: d(timing.stepMs) },
+              steps: [20, 50, 100],
+              bakeTime: d(timing.stepMs),
+            },
+          }
+        : {
+            blueGreen: {
+              shadow: { minDuration: d(timing.stepMs) },
+              watch: { duration: d(timing.stepMs) },
+            },
+          },
     gates: [
       // Per region too: a regression confined to one region must not hide in the overall rate.
       {
@@ -166,6 +185,8 @@ export interface LoopOptions {
   ch: ClickHouse;
   /** 'bad': the canary passes shadow, then regresses (apac labels, slow tail) once it serves live traffic. */
   canary: 'good' | 'bad';
+  /** canary (default): weight steps; blue-green: one switch to green, back to blue on failure. */
+  strategy?: LoopStrategy;
   /** Requests per second from the load generator. */
   rate?: number;
   timing?: LoopTiming;
@@ -259,7 +280,8 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
   const runId = opts.runId ?? randomUUID().slice(0, 8);
   const timing = opts.timing ?? DEFAULT_TIMING;
   const experiment = `loop-${runId}`;
-  const rollout = `${LOOP_CANDIDATE}-canary-${runId}`;
+  const strategy = opts.strategy ?? 'canary';
+  const rollout = `${LOOP_CANDIDATE}-${strategy}-${runId}`;
   const topics = {
     requests: `umbra.loop.${runId}.requests`,
     deadLetters: `umbra.loop.${runId}.requests.dlq`,
@@ -294,7 +316,20 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
         {
           experiment,
           source: { kafka: { topic: topics.requests, groupId: `umbra-replayer-${experiment}` } },
-          baseline: { model: LOOP_MODEL, version: STABLE_VERSION },
+          baseline: {
+            model: LOOP_MODEL,
+            version: STABLE_VERSION,
+            // The stable model replayed: A/A noise on its own events, and the pairs of the
+            // events the canary served (reverse shadow).
+            replay: {
+              name: 'stable-replay',
+              adapter: 'http',
+              url: `${stable.url}/predict`,
+              timeoutMs: 2000,
+              concurrency: 32,
+              model: { name: LOOP_MODEL, version: STABLE_VERSION },
+            },
+          },
           output: { task: 'classification', label: '$.label', score: '$.score' },
           candidates: [
             {
@@ -329,7 +364,7 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
     const router = await startRouterService({
       config: parseRouterConfig(
         {
-          mode: 'canary',
+          mode: strategy,
           weight: 0,
           listen: { port: 0 },
           stable: { url: stable.url, model: { name: LOOP_MODEL, version: STABLE_VERSION } },
@@ -385,7 +420,7 @@ export async function startLoop(opts: LoopOptions): Promise<Loop> {
     const load = startLoad(router.url, opts.rate ?? 150, 11);
     cleanup.push(() => load.stop());
 
-    await promoter.start(loopRollout(rollout, experiment, timing), { source: 'loop' });
+    await promoter.start(loopRollout(rollout, experiment, timing, strategy), { source: 'loop' });
     await promoter.run();
     return {
       runId,
@@ -415,6 +450,9 @@ async function main(): Promise<void> {
   const canary = flag('--canary') ?? 'good';
   if (canary !== 'good' && canary !== 'bad')
     throw new Error(`--canary: good or bad, got ${canary}`);
+  const strategy = flag('--strategy') ?? 'canary';
+  if (strategy !== 'canary' && strategy !== 'blue-green')
+    throw new Error(`--strategy: canary or blue-green, got ${strategy}`);
   const rate = Number(flag('--rate') ?? 150);
   if (!(rate > 0))
     throw new Error(`--rate: a positive number of requests per second, got ${flag('--rate')}`);
@@ -434,12 +472,13 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const at = () => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s]`;
   process.stdout.write(
-    `umbra loop: broker ${brokers.join(',')}, ClickHouse ${ch.describe}, ${rate} req/s, canary ${canary}\n`,
+    `umbra loop: broker ${brokers.join(',')}, ClickHouse ${ch.describe}, ${rate} req/s, ${strategy}, canary ${canary}\n`,
   );
   const loop = await startLoop({
     brokers,
     ch,
     canary,
+    strategy,
     rate,
     logger,
     onDecision: (d) => {
@@ -447,7 +486,10 @@ async function main(): Promise<void> {
     },
     onRouting: (routing, decision) =>
       process.stdout.write(
-        `${at()} router: canary weight ${String(routing.weight).padStart(3)} %` +
+        `${at()} router: ` +
+          (strategy === 'blue-green'
+            ? `${routing.weight === 100 ? 'green' : 'blue'} serves`
+            : `canary weight ${String(routing.weight).padStart(3)} %`) +
           (decision ? `  ← ${decision.decision} (${decision.summary})` : '') +
           '\n',
       ),

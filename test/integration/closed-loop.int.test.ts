@@ -7,11 +7,14 @@
  * - A good canary goes shadow → 20 % → 50 % → 100 % (done), and the router ends at 100 %.
  * - A canary that regresses once it serves live traffic (apac labels flip) is rolled back, and the
  *   router goes back to 0 %.
+ * - Blue-green: after the switch green serves everything, so the evidence is the reverse shadow
+ *   (green's live answers against the blue model replayed): a good green is watched to done, a
+ *   green that regresses after the switch is switched back to blue.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClickHouse, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import type { RecordedDecision } from '@umbra/promoter';
-import { startLoop, type Loop } from '../../deploy/local/loop.ts';
+import { startLoop, type Loop, type LoopStrategy } from '../../deploy/local/loop.ts';
 import type {} from '../global-setup.ts';
 
 let ch: ClickHouse;
@@ -41,7 +44,10 @@ async function until<T>(
 }
 
 /** Runs one loop to its end; returns the weights the router took, in order, and the decisions. */
-async function run(canary: 'good' | 'bad'): Promise<{
+async function run(
+  canary: 'good' | 'bad',
+  strategy: LoopStrategy = 'canary',
+): Promise<{
   loop: Loop;
   weights: number[];
   decisions: RecordedDecision[];
@@ -54,6 +60,7 @@ async function run(canary: 'good' | 'bad'): Promise<{
     brokers: inject('kafkaBrokers').split(','),
     ch,
     canary,
+    strategy,
     onRouting: (routing) => weights.push(routing.weight),
   });
   loops.push(loop);
@@ -66,7 +73,7 @@ async function run(canary: 'good' | 'bad'): Promise<{
       const last = seen.slice(-3).map((d) => d.summary);
       reject(
         new Error(
-          `the ${canary} loop did not finish in 180 s; weights ${JSON.stringify(weights)}; load ${JSON.stringify(loop.load())}; last decisions: ${last.join(' | ')}`,
+          `the ${canary} ${strategy} loop did not finish in 180 s; weights ${JSON.stringify(weights)}; load ${JSON.stringify(loop.load())}; last decisions: ${last.join(' | ')}`,
         ),
       );
     }, 180_000);
@@ -144,6 +151,46 @@ describe('closed loop', () => {
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.some((r) => r.gate === 'agreement')).toBe(true);
     for (const r of failed) expect(r.n).toBeGreaterThan(0);
+    expect(loop.router.router.routing().weight).toBe(0);
+  }, 240_000);
+
+  it('blue-green, a good green: switched, watched on reverse-shadow pairs, done on green', async () => {
+    const { loop, weights, decisions, phase, startedAt } = await run('good', 'blue-green');
+    expect(phase).toBe('done');
+    expect(weights).toEqual([0, 100]);
+    const steps = decisions
+      .filter((d) => d.decision === 'promote')
+      .map((d) => `${d.phase}:${d.weight}→${d.nextPhase}:${d.nextWeight}`);
+    expect(steps).toEqual(['shadow:0→switched:100', 'switched:100→watch:100', 'watch:100→done:100']);
+    // After the switch the evidence came from green's own answers, replayed against blue.
+    const served = await queryRows<{ served: string; arm: string; n: number }>(
+      ch,
+      `SELECT served, arm, count() AS n FROM shadow_pairs FINAL
+       WHERE experiment = {e:String} AND candidate = 'credit-risk-v2' GROUP BY served, arm ORDER BY served, arm`,
+      { e: `loop-${loop.runId}` },
+    );
+    expect(served.map((r) => `${r.served}:${r.arm}`)).toEqual(['baseline:blue', 'candidate:green']);
+    for (const r of served) expect(r.n).toBeGreaterThan(100);
+    const lastPromote = decisions.filter((d) => d.decision === 'promote').at(-1)!;
+    const agreement = lastPromote.reasons.find((r) => r.gate === 'agreement' && r.segment === null);
+    expect(agreement?.outcome).toBe('pass');
+    expect(agreement?.n).toBeGreaterThan(0);
+    const load = loop.load();
+    expect(load.failed).toBe(0);
+    expect(Object.keys(load.byStatus)).toEqual(['200']);
+    expect(startedAt).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('blue-green, a green that regresses after the switch: switched back to blue', async () => {
+    const { loop, weights, decisions, phase } = await run('bad', 'blue-green');
+    expect(phase).toBe('rolled-back');
+    expect(weights).toEqual([0, 100, 0]);
+    const rollback = decisions[decisions.length - 1] as RecordedDecision;
+    expect(rollback.decision).toBe('rollback');
+    expect(['switched', 'watch']).toContain(rollback.phase);
+    expect(rollback.nextWeight).toBe(0);
+    const failed = rollback.reasons.filter((r) => r.outcome === 'fail');
+    expect(failed.some((r) => r.gate === 'agreement')).toBe(true);
     expect(loop.router.router.routing().weight).toBe(0);
   }, 240_000);
 });

@@ -85,6 +85,8 @@ export function reportPairs(opts: { experiment?: string; now: number; counts?: S
         baselineStatus: 'ok',
         candidateStatus: 'ok',
         candidateError: null,
+        served: 'baseline',
+        baselineError: null,
         agree: b === c,
         baselineLabel: b,
         candidateLabel: c,

@@ -91,6 +91,8 @@ export async function seedPairs(ch: ClickHouse, o: SeedOptions): Promise<number>
       baselineStatus: 'ok',
       candidateStatus: failed ? 'error' : 'ok',
       candidateError: failed ? 'HTTP 500' : null,
+      served: 'baseline',
+      baselineError: null,
       agree: !failed && agree,
       baselineLabel: 'ok',
       candidateLabel: failed ? null : agree ? 'ok' : 'fraud',

@@ -30,7 +30,12 @@ export const experimentConfigSchema = z
         /** The model that served the events, as named in them; other models' events are stored but not replayed. */
         model: z.string().min(1),
         version: z.string().min(1).optional(),
-        /** Replay the baseline itself (A/A) so reports can subtract its own nondeterminism. */
+        /**
+         * How to call the baseline model. Replays the baseline's own events (A/A, candidate
+         * 'baseline-aa', role noise) so reports can subtract its nondeterminism, and the events a
+         * candidate with a `model` served (reverse shadow: pairs of that candidate with served
+         * 'candidate'), so evidence continues when the candidate serves live traffic.
+         */
         replay: candidateConfigSchema.optional(),
       })
       .strict(),

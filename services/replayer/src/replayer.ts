@@ -49,7 +49,7 @@ export function createReplayer(deps: {
         if (r.kind === 'event') events.push(r.event);
         else letters.push({ ...r.letter, reason: r.error.code, detail: r.error.message });
       }
-      const toReplay = events.filter((e) => pairMaker.isBaselineEvent(e));
+      const toReplay = events.filter((e) => pairMaker.replays(e));
       // Outcomes are built only for someone listening (metrics, benchmarks).
       const outcome = emitter.listenerCount('outcome') > 0 ? onOutcome : undefined;
       // In-process candidates answer synchronously: their pairs are in hand without a promise.

@@ -40,14 +40,17 @@ export async function createReplayerService(deps: ReplayerServiceDeps): Promise<
   for (const c of cfg.candidates) {
     const client = await createCandidateClient(c, { baseDir: deps.baseDir });
     candidates.push(client);
-    targets.push({ client, role: 'candidate', sampleRate: c.sampleRate });
+    targets.push({ client, role: 'candidate', sampleRate: c.sampleRate, model: c.model });
   }
+  // The baseline's replay client: the A/A noise run on baseline-served events, and the reverse
+  // shadow on events a candidate with a `model` served.
+  let baselineClient: CandidateClient | undefined;
   if (cfg.baseline.replay) {
-    const client = await createCandidateClient({ ...cfg.baseline.replay, name: NOISE_CANDIDATE }, { baseDir: deps.baseDir });
-    candidates.push(client);
-    targets.push({ client, role: 'noise', sampleRate: cfg.baseline.replay.sampleRate });
+    baselineClient = await createCandidateClient({ ...cfg.baseline.replay, name: NOISE_CANDIDATE }, { baseDir: deps.baseDir });
+    candidates.push(baselineClient);
+    targets.push({ client: baselineClient, role: 'noise', sampleRate: cfg.baseline.replay.sampleRate });
   }
-  const pairMaker = createPairMaker({ experiment: cfg.experiment, baseline: cfg.baseline, output: cfg.output, targets });
+  const pairMaker = createPairMaker({ experiment: cfg.experiment, baseline: cfg.baseline, output: cfg.output, targets, baselineClient });
   const sink = createPairSink(deps.writer ?? createClickHouseWriter(deps.ch), cfg.store);
 
   const producer = deps.kafka ? deps.kafka.bus.producer() : null;

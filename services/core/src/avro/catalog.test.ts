@@ -20,6 +20,12 @@ async function columns(file: string): Promise<string[]> {
     .map((line) => line.split(/\s+/)[0]!);
 }
 
+/** The columns an `ALTER TABLE ... ADD COLUMN` migration adds, in order. */
+async function addedColumns(file: string): Promise<string[]> {
+  const sql = (await readFile(join(MIGRATIONS, file), 'utf8')).replace(/--.*$/gm, '');
+  return [...sql.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?([a-z_]+)/g)].map((m) => m[1]!);
+}
+
 interface SchemaJson {
   fields: { name: string; doc?: string; type: unknown }[];
 }
@@ -94,9 +100,13 @@ describe('contracts mirror the ClickHouse tables', () => {
   const catalog = schemaCatalog();
 
   it('ShadowResult has the columns of shadow_pairs, in order', async () => {
-    expect(fieldNames(catalog.latest('ShadowResult').text)).toEqual(
+    expect(fieldNames(catalog.get('ShadowResult', 1).text)).toEqual(
       await columns('001_shadow_pairs.sql'),
     );
+    expect(fieldNames(catalog.latest('ShadowResult').text)).toEqual([
+      ...(await columns('001_shadow_pairs.sql')),
+      ...(await addedColumns('009_pair_served.sql')),
+    ]);
   });
 
   it('ComparisonReport plus its metric records has the columns of comparison_reports', async () => {

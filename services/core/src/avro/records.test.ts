@@ -34,6 +34,8 @@ const PAIR: ShadowPair = {
   baselineStatus: 'ok',
   candidateStatus: 'timeout',
   candidateError: 'deadline 200ms',
+  served: 'baseline',
+  baselineError: null,
   agree: false,
   baselineLabel: 'a',
   candidateLabel: 'b',
@@ -128,10 +130,23 @@ const DECISION: PromotionDecisionMessage = {
 };
 
 describe('ShadowResult', () => {
-  it('round-trips a pair with the header ShadowResult.v1', async () => {
+  it('round-trips a pair with the header ShadowResult.v2', async () => {
     const msg = encodeShadowPair(PAIR);
-    expect(msg.headers).toEqual({ [SCHEMA_HEADER]: 'ShadowResult.v1' });
+    expect(msg.headers).toEqual({ [SCHEMA_HEADER]: 'ShadowResult.v2' });
     expect(await decodeShadowPair(msg.value, msg.headers)).toEqual(PAIR);
+    const reverse = { ...PAIR, served: 'candidate' as const, baselineError: 'CANDIDATE_TIMEOUT: 200ms' };
+    const m2 = encodeShadowPair(reverse);
+    expect(await decodeShadowPair(m2.value, m2.headers)).toEqual(reverse);
+  });
+
+  it('reads a v1 pair as the usual shadow: served baseline, no baseline error', async () => {
+    const msg = encodeShadowPair(PAIR, { format: 'raw', version: 1 });
+    expect(msg.headers).toEqual({ [SCHEMA_HEADER]: 'ShadowResult.v1' });
+    expect(await decodeShadowPair(msg.value, msg.headers)).toEqual({
+      ...PAIR,
+      served: 'baseline',
+      baselineError: null,
+    });
   });
 
   it('round-trips in the Confluent format too', async () => {

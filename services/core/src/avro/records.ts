@@ -156,6 +156,8 @@ export function shadowPairToAvro(p: ShadowPair): AvroOf<ShadowPair> {
     rbo: p.rbo,
     diff_paths: p.diffPaths,
     replayed_at: p.replayedAt,
+    served: p.served,
+    baseline_error: p.baselineError,
   };
 }
 
@@ -194,6 +196,8 @@ export function shadowPairFromAvro(a: Avro): ShadowPair {
     rbo: r.rbo,
     diffPaths: [...r.diff_paths],
     replayedAt: r.replayed_at,
+    served: r.served,
+    baselineError: r.baseline_error,
   };
 }
 
@@ -444,7 +448,7 @@ export function promotionDecisionCodec(): RecordCodec<PromotionDecisionMessage> 
   return decisions;
 }
 
-/** Default: raw Avro with the `umbra-schema: ShadowResult.v1` header. */
+/** Default: raw Avro with the `umbra-schema: ShadowResult.v2` header (the latest version). */
 export function encodeShadowPair(pair: ShadowPair, opts?: EncodeOptions): EncodedMessage {
   return shadowPairCodec().encode(pair, opts);
 }

@@ -126,6 +126,8 @@ describe('insertRows into shadow_pairs', () => {
       candidateRanking: ['b', 'a'],
       rbo: 0.5,
       candidateError: null,
+      served: 'baseline',
+      baselineError: null,
     });
     await insertRows(ch, 'shadow_pairs', [shadowPairToRow(pair)]);
     const [row] = await queryRows<Record<string, unknown>>(

@@ -31,6 +31,7 @@ const ALL = [
   '006_rollout_state.sql',
   '007_pair_rollup_hours.sql',
   '008_pair_rollups.sql',
+  '009_pair_served.sql',
 ];
 
 async function records(): Promise<{ version: number; n: number }[]> {

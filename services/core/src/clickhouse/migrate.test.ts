@@ -16,6 +16,7 @@ describe('readMigrations', () => {
       '006_rollout_state.sql',
       '007_pair_rollup_hours.sql',
       '008_pair_rollups.sql',
+      '009_pair_served.sql',
     ]);
     for (const f of files) expect(f.checksum).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -86,6 +86,8 @@ export interface ShadowPairRow {
   rbo: number | null;
   diff_paths: string[];
   replayed_at: string;
+  served: string;
+  baseline_error: string | null;
 }
 
 /** shadow_pairs rows as positional values, in the column order of `ShadowPairRow`. */
@@ -123,6 +125,8 @@ export const shadowPairEncoder: RowEncoder<ShadowPair> = {
     'rbo',
     'diff_paths',
     'replayed_at',
+    'served',
+    'baseline_error',
   ] satisfies (keyof ShadowPairRow)[],
   values: (pair) => [
     pair.experiment,
@@ -157,6 +161,8 @@ export const shadowPairEncoder: RowEncoder<ShadowPair> = {
     pair.rbo,
     pair.diffPaths,
     toDateTime64(pair.replayedAt),
+    pair.served,
+    pair.baselineError,
   ],
 };
 

@@ -20,6 +20,8 @@ export function samplePair(overrides: Partial<ShadowPair> = {}): ShadowPair {
     baselineStatus: 'ok',
     candidateStatus: 'ok',
     candidateError: null,
+    served: 'baseline',
+    baselineError: null,
     agree: false,
     baselineLabel: 'ok',
     candidateLabel: 'fraud',

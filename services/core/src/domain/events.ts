@@ -39,6 +39,16 @@ export type CandidateStatus = (typeof CANDIDATE_STATUSES)[number];
 /** candidate = a model under evaluation; noise = the baseline replayed against itself (A/A). */
 export type PairRole = 'candidate' | 'noise';
 
+/**
+ * Which side of a pair production served (the event's own answer); the other side was replayed.
+ * baseline: the usual shadow, the baseline served and the candidate was replayed. candidate: a
+ * reverse shadow, the candidate served (a canary arm, blue-green after the switch) and the
+ * baseline was replayed (the experiment's `baseline.replay`). The pair's orientation is the same
+ * either way: baseline_* is the baseline's answer, candidate_* the candidate's.
+ */
+export const PAIR_SERVED = ['baseline', 'candidate'] as const;
+export type PairServed = (typeof PAIR_SERVED)[number];
+
 /** The comparison fields of one pair, computed at write time (see domain/compare). */
 export interface Comparison {
   /** The task's notion of agreement: same label / within tolerance / same top-1 / no differing path. */
@@ -60,7 +70,7 @@ export interface Comparison {
   diffPaths: string[];
 }
 
-/** One event x one candidate (schemas/ShadowResult.avsc, ClickHouse shadow_pairs). */
+/** One event x one candidate (schemas/ShadowResult.v*.avsc, ClickHouse shadow_pairs). */
 export interface ShadowPair extends Comparison {
   experiment: string;
   candidate: string;
@@ -79,6 +89,10 @@ export interface ShadowPair extends Comparison {
   baselineStatus: EventStatus;
   candidateStatus: CandidateStatus;
   candidateError: string | null;
+  /** Which side production served; the other was replayed. */
+  served: PairServed;
+  /** Why the baseline's answer is missing: the live error, or the replay's in a reverse pair. */
+  baselineError: string | null;
   /** Epoch milliseconds; the ReplacingMergeTree version (latest replay wins). */
   replayedAt: number;
 }
