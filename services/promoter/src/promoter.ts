@@ -31,10 +31,11 @@ import {
   parseRolloutSpec,
   rolloutPlan,
   specHash,
+  type LiveTrafficHolder,
   type RolloutSpec,
   type RolloutState,
 } from './domain/index.ts';
-import { loadEvidence, type EvidenceOptions } from './evidence.ts';
+import { loadEvidence, servedModelName, type EvidenceOptions } from './evidence.ts';
 import {
   kafkaLeadership,
   soleLeadership,
@@ -377,6 +378,20 @@ export function createPromoter(opts: PromoterOptions): Promoter {
   };
 
   /** `onlyIfDue`: the loop's call, skipped (null) when an evaluation happened since it listed the rollout. */
+  /** Another active rollout of the same served model that takes live traffic, if any. */
+  async function liveTrafficHolder(state: RolloutState): Promise<LiveTrafficHolder | undefined> {
+    const model = servedModelName(state.baseline);
+    const other = (await store.list({ activeOnly: true })).find(
+      (r) =>
+        r.state.rollout !== state.rollout &&
+        r.state.weight > 0 &&
+        servedModelName(r.state.baseline) === model,
+    );
+    if (!other) return undefined;
+    const o = other.state;
+    return { rollout: o.rollout, candidate: o.candidate, model, phase: o.phase, weight: o.weight };
+  }
+
   async function evaluateNow(rollout: string, onlyIfDue: true): Promise<RecordedDecision | null>;
   async function evaluateNow(rollout: string): Promise<RecordedDecision>;
   async function evaluateNow(rollout: string, onlyIfDue = false): Promise<RecordedDecision | null> {
@@ -401,6 +416,7 @@ export function createPromoter(opts: PromoterOptions): Promoter {
       )
         return null;
       const evidence = await loadEvidence(opts.ch, spec, stored.state, now, opts.evidence);
+      if (stored.state.weight === 0) evidence.liveTrafficHeldBy = await liveTrafficHolder(stored.state);
       const decided = evaluateRollout(spec, stored.state, evidence, now);
       const next = applyDecision(spec, stored.state, decided);
       // Leadership may have moved while the evidence was read: then the new leader decides.

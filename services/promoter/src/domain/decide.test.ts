@@ -105,6 +105,26 @@ describe('evaluate: canary', () => {
     expect(state.evaluations).toBe(50);
   });
 
+  it('stays in shadow while another rollout of the model has live traffic, and says which', () => {
+    const state = initialState(spec, 0);
+    const now = 20 * MIN;
+    const passing = evidenceFor(state, now);
+    expect(evaluate(spec, state, passing, now).decision).toBe('promote');
+    const held = {
+      ...passing,
+      liveTrafficHeldBy: { rollout: 'scorer-v9', candidate: 'scorer-v9', model: 'scorer', phase: 'canary' as const, weight: 25 },
+    };
+    const d = evaluate(spec, state, held, now);
+    expect(d.decision).toBe('continue');
+    expect(d.nextWeight).toBe(0);
+    const hold = d.reasons.find((r) => r.gate === 'live-traffic');
+    expect(hold).toMatchObject({ outcome: 'inconclusive' });
+    expect(d.summary).toContain('rollout scorer-v9 (scorer-v9) has 25 % of model scorer at canary 25 %');
+    // It only holds the way into live traffic: a failing shadow still rolls back.
+    const failing = { ...evidenceFor(state, now, { agreement: 0.5 }), liveTrafficHeldBy: held.liveTrafficHeldBy };
+    expect(evaluate(spec, state, failing, now).decision).toBe('rollback');
+  });
+
   it('continues during bake time and says how long is left', () => {
     const state = initialState(spec, 0);
     const d = evaluate(spec, state, evidenceFor(state, 4 * MIN), 4 * MIN);

@@ -29,6 +29,7 @@ import type {
   DecisionKind,
   EvidenceSet,
   GateResult,
+  LiveTrafficHolder,
   Phase,
   RolloutState,
 } from './types.ts';
@@ -112,6 +113,10 @@ export function evaluate(
   const stale = evidence.overall.window.from < state.stepStartedAt;
   const reasons: GateResult[] = [...gates, clock];
   if (stale) reasons.push(staleResult(evidence, state));
+  // Leaving shadow means taking live traffic: not while another rollout of the model has it.
+  const held = state.weight === 0 && evidence.liveTrafficHeldBy !== undefined ? evidence.liveTrafficHeldBy : null;
+  const holdResult = held ? liveTrafficResult(held, state, now) : null;
+  if (holdResult) reasons.push(holdResult);
 
   const failed = gates.filter((r) => r.outcome === 'fail');
   const inARow = state.consecutiveFailures + 1;
@@ -122,7 +127,8 @@ export function evaluate(
     failed.length === 0 &&
     gates.every((r) => r.outcome === 'pass') &&
     clock.outcome === 'pass' &&
-    !stale
+    !stale &&
+    !held
   )
     kind = 'promote';
   else kind = 'continue';
@@ -170,6 +176,7 @@ export function evaluate(
       pieces.push(`${open.length} of ${gates.length} gate results inconclusive (${list(open)})`);
     else if (gates.length > 0) pieces.push(`all ${gates.length} gate results pass`);
     if (clock.outcome !== 'pass') pieces.push(clock.reason);
+    if (holdResult) pieces.push(holdResult.reason);
     summary = `Continue ${spec.rollout} at ${here}: ${pieces.join('; ')}.`;
   }
 
@@ -356,6 +363,26 @@ function staleResult(evidence: EvidenceSet, state: RolloutState): GateResult {
     query: 'evidence.overall.window.from',
     window: { from: w.from, to: w.to },
     reason: `inconclusive: the evidence starts ${formatDuration(state.stepStartedAt - w.from)} before this stage started, so it mixes in the previous stage`,
+  };
+}
+
+function liveTrafficResult(held: LiveTrafficHolder, state: RolloutState, now: number): GateResult {
+  return {
+    gate: 'live-traffic',
+    metric: 'rollouts_with_live_traffic',
+    segment: null,
+    value: 1,
+    lower: null,
+    upper: null,
+    pValue: null,
+    n: 0,
+    threshold: 0,
+    op: '<=',
+    outcome: 'inconclusive',
+    method: 'one rollout with live traffic per served model (live arms are recorded per model)',
+    query: `active rollouts of model ${held.model} with weight > 0`,
+    window: { from: state.stepStartedAt, to: now },
+    reason: `waiting for live traffic: rollout ${held.rollout} (${held.candidate}) has ${held.weight} % of model ${held.model} at ${describe(held.phase, held.weight)}; two live rollouts of one model would read each other's arms`,
   };
 }
 

@@ -43,7 +43,7 @@ const METRIC_OP: Record<GateMetric, '>=' | '<='> = {
 };
 
 /** Names the decision's own pseudo-gates use in `Decision.reasons`. */
-export const RESERVED_GATE_NAMES = ['bake-time', 'evidence-window'] as const;
+export const RESERVED_GATE_NAMES = ['bake-time', 'evidence-window', 'live-traffic'] as const;
 
 export interface GateSpec {
   name: string;

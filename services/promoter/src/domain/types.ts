@@ -73,6 +73,21 @@ export interface Evidence {
 export interface EvidenceSet {
   overall: Evidence;
   segments: Evidence[];
+  /**
+   * Another active rollout of the same served model that already takes live traffic. Live arms
+   * are recorded per model (request_events), so this rollout may not take live traffic too: it
+   * would read the other's arms as its own and steer the same router.
+   */
+  liveTrafficHeldBy?: LiveTrafficHolder | undefined;
+}
+
+export interface LiveTrafficHolder {
+  rollout: string;
+  candidate: string;
+  /** The model whose live traffic both rollouts would split. */
+  model: string;
+  phase: Phase;
+  weight: number;
 }
 
 export type GateOutcome = 'pass' | 'fail' | 'inconclusive';
