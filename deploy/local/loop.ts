@@ -12,7 +12,8 @@
  *   npm run loop                      a good canary: shadow → 20 → 50 → 100 %
  *   npm run loop -- --canary bad      a canary that regresses once it takes live traffic: back to 0 %
  *   npm run loop -- --strategy blue-green [--canary bad]
- *                                     shadow → switch to green → watch → done (or back to blue)
+ *                                     shadow → preview 20 % → switch to green → watch → done
+ *                                     (or back to blue)
  *   npm run loop -- --rate 100        requests per second (default 150)
  * Uses KAFKA_BROKERS when set, else starts a broker (deploy/local/kafka.ts); ClickHouse is the
  * embedded engine in a temp dir unless UMBRA_DATA_DIR is set.
@@ -132,7 +133,8 @@ export type LoopStrategy = 'canary' | 'blue-green';
 
 /**
  * The rollout the loop runs. canary: shadow, then 20 → 50 → 100 % of live traffic. blue-green:
- * shadow, then all traffic to green in one switch, watched on the reverse-shadow pairs, then done.
+ * shadow, a preview (green takes 20 %, blue vs green live arms compared), then all traffic to
+ * green in one switch, watched on the reverse-shadow pairs, then done.
  */
 export function loopRollout(
   rollout: string,
@@ -158,6 +160,7 @@ export function loopRollout(
         : {
             blueGreen: {
               shadow: { minDuration: d(timing.stepMs) },
+              preview: { weight: 20, minDuration: d(timing.stepMs) },
               watch: { duration: d(timing.stepMs) },
             },
           },

@@ -7,9 +7,10 @@
  * - A good canary goes shadow → 20 % → 50 % → 100 % (done), and the router ends at 100 %.
  * - A canary that regresses once it serves live traffic (apac labels flip) is rolled back, and the
  *   router goes back to 0 %.
- * - Blue-green: after the switch green serves everything, so the evidence is the reverse shadow
- *   (green's live answers against the blue model replayed): a good green is watched to done, a
- *   green that regresses after the switch is switched back to blue.
+ * - Blue-green: a preview (green takes 20 %, the live arms compared), then the switch; after it
+ *   green serves everything, so the evidence is the reverse shadow (green's live answers against
+ *   the blue model replayed): a good green is watched to done, a green that regresses once it
+ *   serves users goes back to blue.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClickHouse, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
@@ -154,14 +155,24 @@ describe('closed loop', () => {
     expect(loop.router.router.routing().weight).toBe(0);
   }, 240_000);
 
-  it('blue-green, a good green: switched, watched on reverse-shadow pairs, done on green', async () => {
+  it('blue-green, a good green: previewed, switched, watched on reverse-shadow pairs, done on green', async () => {
     const { loop, weights, decisions, phase, startedAt } = await run('good', 'blue-green');
     expect(phase).toBe('done');
-    expect(weights).toEqual([0, 100]);
+    expect(weights).toEqual([0, 20, 100]);
     const steps = decisions
       .filter((d) => d.decision === 'promote')
       .map((d) => `${d.phase}:${d.weight}→${d.nextPhase}:${d.nextWeight}`);
-    expect(steps).toEqual(['shadow:0→switched:100', 'switched:100→watch:100', 'watch:100→done:100']);
+    expect(steps).toEqual([
+      'shadow:0→preview:20',
+      'preview:20→switched:100',
+      'switched:100→watch:100',
+      'watch:100→done:100',
+    ]);
+    // The preview compared the live arms: green's 20 % against blue's 80 %.
+    const preview = decisions.find((d) => d.phase === 'preview' && d.decision === 'promote')!;
+    const live = preview.reasons.find((r) => r.gate === 'live-errors');
+    expect(live?.outcome).toBe('pass');
+    expect(live?.n).toBeGreaterThan(0);
     // After the switch the evidence came from green's own answers, replayed against blue.
     const served = await queryRows<{ served: string; arm: string; n: number }>(
       ch,
@@ -181,13 +192,16 @@ describe('closed loop', () => {
     expect(startedAt).toBeGreaterThan(0);
   }, 240_000);
 
-  it('blue-green, a green that regresses after the switch: switched back to blue', async () => {
+  it('blue-green, a green that regresses once it serves users: back to blue', async () => {
     const { loop, weights, decisions, phase } = await run('bad', 'blue-green');
     expect(phase).toBe('rolled-back');
-    expect(weights).toEqual([0, 100, 0]);
+    expect(weights[0]).toBe(0);
+    expect(Math.max(...weights)).toBeGreaterThan(0);
+    expect(weights[weights.length - 1]).toBe(0);
     const rollback = decisions[decisions.length - 1] as RecordedDecision;
     expect(rollback.decision).toBe('rollback');
-    expect(['switched', 'watch']).toContain(rollback.phase);
+    // Green regresses as soon as it serves users: caught in the preview, or after the switch.
+    expect(['preview', 'switched', 'watch']).toContain(rollback.phase);
     expect(rollback.nextWeight).toBe(0);
     const failed = rollback.reasons.filter((r) => r.outcome === 'fail');
     expect(failed.some((r) => r.gate === 'agreement')).toBe(true);

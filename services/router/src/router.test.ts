@@ -40,9 +40,9 @@ describe('createRouter', () => {
     await router.close();
   });
 
-  it('switches blue-green only at 0 and 100; a preview share leaves production routing alone', async () => {
+  it('blue-green: a preview share gives green its part with blue still active; 0 and 100 switch', async () => {
     const router = createRouter({ ...opts, mode: 'blue-green' });
-    expect(router.applyDecision(decision(20)).active).toBe('blue');
+    expect(router.applyDecision(decision(20))).toMatchObject({ active: 'blue', weight: 20 });
     expect(router.applyDecision(decision(100)).active).toBe('green');
     expect(router.applyDecision(decision(0)).active).toBe('blue');
     await router.close();

@@ -313,6 +313,12 @@ export function createRouter(opts: RouterOptions): Router {
     logger.info({ active: side }, 'router: switched');
   };
 
+  const preview = (weight: number): void => {
+    table.preview(weight);
+    weightGauge?.set(weight);
+    logger.info({ weight }, 'router: blue-green preview, green takes its share');
+  };
+
   const stickyKeyOf = (
     req: IncomingMessage,
     body: { ok: true; value: unknown } | { ok: false },
@@ -588,11 +594,9 @@ export function createRouter(opts: RouterOptions): Router {
       } else if (d.nextWeight === 100 || d.nextWeight === 0) {
         switchTo(d.nextWeight === 100 ? 'green' : 'blue');
       } else {
-        // A blue-green preview share is for a preview service, not production traffic.
-        logger.info(
-          { decisionId: d.decisionId, nextWeight: d.nextWeight },
-          'router: blue-green preview weight, routing unchanged',
-        );
+        // A blue-green preview: green takes its share of live traffic, the arms the promoter's
+        // preview gates compare (blue vs green in request_events).
+        preview(d.nextWeight);
       }
       lastDecision = {
         decisionId: d.decisionId,

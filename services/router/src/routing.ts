@@ -13,7 +13,10 @@ export type Backend = 'stable' | 'canary';
 
 export interface RoutingState {
   mode: RouterMode;
-  /** Candidate share of traffic, 0..100; in blue-green mode 0 (blue) or 100 (green). */
+  /**
+   * Candidate share of traffic, 0..100; in blue-green mode 0 (blue), 100 (green), or a preview
+   * share of green while blue stays active.
+   */
   weight: number;
   /** Blue-green mode only. */
   active: Side | null;
@@ -29,6 +32,8 @@ export interface RoutingTable {
   state(): RoutingState;
   setWeight(weight: number): void;
   switchTo(side: Side): void;
+  /** Blue-green: green takes `weight` % (0 < weight < 100, sticky like a canary), blue stays active. */
+  preview(weight: number): void;
   /** `key` pins the request to an arm; without one, `random` in [0, 1) decides. */
   choose(key: string | undefined, random: number): Choice;
 }
@@ -84,16 +89,21 @@ export function createRoutingTable(mode: RouterMode, weight = 0): RoutingTable {
       }
       current = side === 'green' ? 100 : 0;
     },
+    preview(w) {
+      if (mode !== 'blue-green')
+        throw new UmbraError('BAD_ARGUMENT', 'canary mode takes a weight; preview is blue-green');
+      if (checkWeight(w) === 0 || w === 100)
+        throw new UmbraError(
+          'BAD_ARGUMENT',
+          `a preview share is between 0 and 100 (exclusive), got ${w}; switch sides instead`,
+        );
+      current = w;
+    },
     choose(key, random) {
-      if (mode === 'blue-green') {
-        return current === 100
-          ? { backend: 'canary', arm: 'green' }
-          : { backend: 'stable', arm: 'blue' };
-      }
-      const point = key === undefined ? random * 100 : bucketOf(key);
-      return point < current
-        ? { backend: 'canary', arm: 'canary' }
-        : { backend: 'stable', arm: 'stable' };
+      const onCandidate = current >= 100 || (current > 0 && (key === undefined ? random * 100 : bucketOf(key)) < current);
+      if (mode === 'blue-green')
+        return onCandidate ? { backend: 'canary', arm: 'green' } : { backend: 'stable', arm: 'blue' };
+      return onCandidate ? { backend: 'canary', arm: 'canary' } : { backend: 'stable', arm: 'stable' };
     },
   };
 }
