@@ -58,7 +58,25 @@ export const experimentConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((cfg, ctx) => {
+    // A candidate's model names the events it served (replayed against the baseline); the
+    // baseline's names the events replayed against the candidates. One model cannot be both.
+    cfg.candidates.forEach((c, i) => {
+      // A versioned candidate under a baseline named without a version is fine: its events are
+      // the candidate's, every other version's the baseline's.
+      if (c.model === undefined || c.model.name !== cfg.baseline.model) return;
+      if (c.model.version !== undefined && c.model.version !== cfg.baseline.version) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['candidates', i, 'model'],
+        message:
+          c.model.version === undefined
+            ? `names the baseline's model (${c.model.name}) without a version: give the candidate's version, so its served events can be told from the baseline's`
+            : `${c.model.name} ${c.model.version} is the baseline itself: give the candidate's own model version`,
+      });
+    });
+  });
 
 export type ExperimentConfig = z.output<typeof experimentConfigSchema>;
 
