@@ -89,18 +89,19 @@ WITH
     -- A window's sample: its pairs with hash <= t, t = the {drift_k}-th smallest hash in the window,
     -- or less where a group kept only its 1024 smallest (then t = the largest hash it kept, so
     -- every pair at or below t is in the samples): the same pairs the raw path picks.
+    -- Both cuts in one scalar subquery: each reference to samples plans and runs it again.
     (
-        SELECT least(
-            ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_cur))), {drift_k:UInt64}), 18446744073709551615),
-            ifNull(minOrNullIf(sample[-1].1, in_cur AND length(sample) = 1024), 18446744073709551615))
+        SELECT (
+            least(
+                ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_cur))), {drift_k:UInt64}), 18446744073709551615),
+                ifNull(minOrNullIf(sample[-1].1, in_cur AND length(sample) = 1024), 18446744073709551615)),
+            least(
+                ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_ref))), {drift_k:UInt64}), 18446744073709551615),
+                ifNull(minOrNullIf(sample[-1].1, in_ref AND length(sample) = 1024), 18446744073709551615)))
         FROM samples
-    ) AS t_cur,
-    (
-        SELECT least(
-            ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_ref))), {drift_k:UInt64}), 18446744073709551615),
-            ifNull(minOrNullIf(sample[-1].1, in_ref AND length(sample) = 1024), 18446744073709551615))
-        FROM samples
-    ) AS t_ref,
+    ) AS cuts,
+    cuts.1 AS t_cur,
+    cuts.2 AS t_ref,
     if({drift_attribute:String} = '', '', concat('attribute:', {drift_attribute:String})) AS attribute_feature,
     CAST([], 'Array(Float64)')                                      AS no_values,
     CAST(([], []), 'Tuple(Array(String), Array(UInt64))')           AS no_categories,
@@ -136,156 +137,174 @@ SELECT
 FROM
 (
 -- only what the rows need leaves this level: the samples and sorted arrays stay behind instead
--- of being copied once per metric row by the ARRAY JOIN below
+-- of being copied once per metric row by the ARRAY JOIN below.
+-- The statistics are computed over several levels, each naming what the next one reads: an alias
+-- used in the same level is expanded into a copy of its whole expression, and planning the copies
+-- of copies cost more than computing them (hundreds of ms per statement).
 SELECT
-    segment_key, segment_value, feature, categorical, n_ref, n_cur, edges, ref_bin_counts, cur_bin_counts,
-    ks_d, w1, ks_possible, ks_exact, ks_p_exact, ref_std, categories, ref_cat_counts, cur_cat_counts,
+    segment_key, segment_value, feature, categorical, n_ref, n_cur, edges, ref_counts, cur_counts, categories,
+    ks_d, w1, ks_possible, ks_exact, ks_p_exact, ref_std,
+    if(n_ref = 0 OR n_cur = 0, NULL, psi_of(ref_counts, cur_counts, n_ref, n_cur))  AS psi,
+    if(n_ref = 0 OR n_cur = 0, NULL, js_of(ref_counts, cur_counts, n_ref, n_cur))   AS js,
     -- here, where ks_d is a plain column: an inlined lambda argument is re-evaluated per use
     if(ks_possible AND NOT ks_exact, kolmogorov_sf(sqrt(n_ref * n_cur / (n_ref + n_cur)) * assumeNotNull(ks_d)), NULL) AS ks_p_asymp
 FROM
 (
     SELECT
         *,
-        -- numeric features: reference deciles and bin counts
-        if(n_ref = 0, CAST([], 'Array(Float64)'),
-           arrayReduce('quantilesExactInclusive(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)', ref_values)) AS edges,
-        -- values at or below each edge, then per bin: x <= edge[1], edge[i-1] < x <= edge[i], above all
-        arrayMap(e -> toUInt64(arrayCount(x -> x <= e, ref_values)), edges)          AS ref_le,
-        arrayMap(e -> toUInt64(arrayCount(x -> x <= e, cur_values)), edges)          AS cur_le,
-        if(empty(edges), arrayWithConstant(10, toUInt64(0)),
-           CAST(arrayPopFront(arrayDifference(arrayConcat([toUInt64(0)], ref_le, [toUInt64(n_ref)]))), 'Array(UInt64)')) AS ref_bin_counts,
-        if(empty(edges), arrayWithConstant(10, toUInt64(0)),
-           CAST(arrayPopFront(arrayDifference(arrayConcat([toUInt64(0)], cur_le, [toUInt64(n_cur)]))), 'Array(UInt64)')) AS cur_bin_counts,
-        -- the merged sorted sample (sides sorted by value alongside): ECDFs at every value and
-        -- the gap to the next value; the order inside a tie group does not matter below
-        arrayConcat(ref_values, cur_values)                                           AS all_values,
-        arraySort(all_values)                                                         AS merged_values,
-        arraySort((s, v) -> v, arrayConcat(arrayWithConstant(length(ref_values), toUInt8(0)), arrayWithConstant(length(cur_values), toUInt8(1))), all_values) AS merged_sides,
-        arrayCumSum(arrayMap(s -> toUInt64(s = 0), merged_sides))                     AS ref_cum,
-        arrayCumSum(arrayMap(s -> toUInt64(s), merged_sides))                         AS cur_cum,
-        arrayResize(arrayPopFront(arrayDifference(merged_values)), length(merged_values), 0.) AS gaps,
-        arrayMap((a, b) -> abs(a / n_ref - b / n_cur), ref_cum, cur_cum)              AS ecdf_diff,
+        -- the counts PSI and JS compare: reference-decile bins, or categories
+        if(categorical, ref_cat_counts, ref_bin_counts)                               AS ref_counts,
+        if(categorical, cur_cat_counts, cur_bin_counts)                               AS cur_counts,
         -- F_ref − F_cur is constant between distinct values: D over the ends of tie groups
         if(n_ref = 0 OR n_cur = 0, NULL, arrayMax(arrayMap((x, g) -> if(g > 0, x, 0.), ecdf_diff, gaps)))   AS ks_d,
         if(n_ref = 0 OR n_cur = 0, NULL, arraySum(arrayMap((x, g) -> x * g, ecdf_diff, gaps)))              AS w1,
-        n_ref > 0 AND n_cur > 0                                                       AS ks_possible,
-        ks_possible AND n_ref * n_cur <= {ks_exact_max_product:UInt64}                AS ks_exact,
         -- the branch not taken gets a two-value stand-in: the function refuses an empty sample
         arrayReduce('kolmogorovSmirnovTest(''two-sided'', ''exact'')',
                     -- dense ranks: 1 + the number of distinct values below
                     if(ks_exact, arrayCumSum(arrayPushFront(arrayPopBack(arrayMap(g -> toFloat64(g > 0), gaps)), 1.)), [1., 2.]),
-                    if(ks_exact, merged_sides, [toUInt8(0), toUInt8(1)])).2           AS ks_p_exact,
-        if(n_ref = 0, NULL, arrayReduce('stddevPopStable', ref_values))               AS ref_std,
-        -- categorical features: counts aligned over the union of categories
-        arraySort(arrayDistinct(arrayConcat(ref_cats.1, cur_cats.1)))                 AS categories,
-        arrayMap(k -> toUInt64(arraySum(arrayMap((x, c) -> if(x = k, c, 0), ref_cats.1, ref_cats.2))), categories) AS ref_cat_counts,
-        arrayMap(k -> toUInt64(arraySum(arrayMap((x, c) -> if(x = k, c, 0), cur_cats.1, cur_cats.2))), categories) AS cur_cat_counts
+                    if(ks_exact, merged_sides, [toUInt8(0), toUInt8(1)])).2           AS ks_p_exact
     FROM
     (
         SELECT
-            segment_key,
-            segment_value,
-            f.1                                                                       AS feature,
-            f.2                                                                       AS categorical,
-            f.3                                                                       AS ref_values,
-            f.4                                                                       AS cur_values,
-            f.5                                                                       AS ref_cats,
-            f.6                                                                       AS cur_cats,
-            if(categorical, arraySum(ref_cats.2), length(ref_values))                 AS n_ref,
-            if(categorical, arraySum(cur_cats.2), length(cur_values))                 AS n_cur
+            *,
+            -- values at or below each edge, then per bin: x <= edge[1], edge[i-1] < x <= edge[i], above all
+            if(empty(edges), arrayWithConstant(10, toUInt64(0)),
+               CAST(arrayPopFront(arrayDifference(arrayConcat([toUInt64(0)], arrayMap(e -> toUInt64(arrayCount(x -> x <= e, ref_values)), edges), [toUInt64(n_ref)]))), 'Array(UInt64)')) AS ref_bin_counts,
+            if(empty(edges), arrayWithConstant(10, toUInt64(0)),
+               CAST(arrayPopFront(arrayDifference(arrayConcat([toUInt64(0)], arrayMap(e -> toUInt64(arrayCount(x -> x <= e, cur_values)), edges), [toUInt64(n_cur)]))), 'Array(UInt64)')) AS cur_bin_counts,
+            -- ECDFs at every value of the merged sample and the gap to the next value; the order
+            -- inside a tie group does not matter
+            arrayMap((a, b) -> abs(a / n_ref - b / n_cur),
+                     arrayCumSum(arrayMap(s -> toUInt64(s = 0), merged_sides)),
+                     arrayCumSum(arrayMap(s -> toUInt64(s), merged_sides)))          AS ecdf_diff,
+            arrayResize(arrayPopFront(arrayDifference(merged_values)), length(merged_values), 0.) AS gaps
         FROM
         (
             SELECT
-                seg.1                                                                 AS segment_key,
-                seg.2                                                                 AS segment_value,
-                groupArrayIf(bv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_ref,
-                groupArrayIf(cv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_cur,
-                sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_cur AND ok AND baseline_label IS NOT NULL)   AS output_label_ref,
-                sumMapIf([assumeNotNull(candidate_label)], [toUInt64(1)], in_cur AND ok AND candidate_label IS NOT NULL) AS output_label_cur,
-                groupArrayIf(bv, in_ref AND b_ok AND isFinite(bv))                    AS baseline_ref,
-                groupArrayIf(bv, in_cur AND b_ok AND isFinite(bv))                    AS baseline_cur,
-                sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_ref AND b_ok AND baseline_label IS NOT NULL) AS baseline_label_ref,
-                sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_cur AND b_ok AND baseline_label IS NOT NULL) AS baseline_label_cur,
-                groupArrayIf(baseline_latency_ms, in_ref AND b_ok AND isFinite(baseline_latency_ms)) AS latency_ref,
-                groupArrayIf(baseline_latency_ms, in_cur AND b_ok AND isFinite(baseline_latency_ms)) AS latency_cur,
-                groupArrayIf(assumeNotNull(attr), in_ref AND has_attr)                AS attribute_ref,
-                groupArrayIf(assumeNotNull(attr), in_cur AND has_attr)                AS attribute_cur
+                *,
+                -- numeric features: reference deciles
+                if(n_ref = 0, CAST([], 'Array(Float64)'),
+                   arrayReduce('quantilesExactInclusive(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)', ref_values)) AS edges,
+                -- the merged sorted sample, and which side each value came from, sorted alongside
+                arraySort(arrayConcat(ref_values, cur_values))                        AS merged_values,
+                arraySort((s, v) -> v, arrayConcat(arrayWithConstant(length(ref_values), toUInt8(0)), arrayWithConstant(length(cur_values), toUInt8(1))),
+                          arrayConcat(ref_values, cur_values))                        AS merged_sides,
+                -- KS is for numeric features only (categorical rows have counts, no values)
+                NOT categorical AND n_ref > 0 AND n_cur > 0                           AS ks_possible,
+                ks_possible AND n_ref * n_cur <= {ks_exact_max_product:UInt64}        AS ks_exact,
+                if(n_ref = 0, NULL, arrayReduce('stddevPopStable', ref_values))       AS ref_std,
+                -- categorical features: counts aligned over the union of categories
+                arraySort(arrayDistinct(arrayConcat(ref_cats.1, cur_cats.1)))         AS categories,
+                arrayMap(k -> toUInt64(arraySum(arrayMap((x, c) -> if(x = k, c, 0), ref_cats.1, ref_cats.2))), categories) AS ref_cat_counts,
+                arrayMap(k -> toUInt64(arraySum(arrayMap((x, c) -> if(x = k, c, 0), cur_cats.1, cur_cats.2))), categories) AS cur_cat_counts
             FROM
             (
-                -- {hist} = 0: the raw pairs of the sample cityHash64(event_id) % {sample_mod} = 0
                 SELECT
-                    arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
-                    event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}              AS in_cur,
-                    event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}      AS in_ref,
-                    baseline_status = 'ok'                                     AS b_ok,
-                    b_ok AND candidate_status = 'ok'                           AS ok,
-                    ifNull(baseline_value, nan)                                AS bv,
-                    ifNull(candidate_value, nan)                               AS cv,
-                    baseline_label,
-                    candidate_label,
-                    baseline_latency_ms,
-                    if({drift_attribute:String} = '', NULL, toFloat64OrNull(attributes[{drift_attribute:String}])) AS attr,
-                    isFinite(ifNull(attr, nan))                                AS has_attr
-                FROM shadow_pairs FINAL
-                WHERE {hist:UInt8} = 0
-                  AND experiment = {experiment:String}
-                  AND candidate = {candidate:String}
-                  AND ((event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)})
-                    OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
-                  AND cityHash64(event_id) % {sample_mod:UInt64} = 0
-                UNION ALL
-                -- {hist} = 1: per window, the pairs whose hash is at most that window's cut
-                SELECT
-                    segments,
-                    in_cur AND e.1 <= t_cur                                    AS in_cur,
-                    in_ref AND e.1 <= t_ref                                    AS in_ref,
-                    e.2                                                        AS b_ok,
-                    e.3                                                        AS ok,
-                    e.4                                                        AS bv,
-                    e.5                                                        AS cv,
-                    e.6                                                        AS baseline_label,
-                    e.7                                                        AS candidate_label,
-                    e.8                                                        AS baseline_latency_ms,
-                    CAST(NULL, 'Nullable(Float64)')                            AS attr,
-                    false                                                      AS has_attr
-                FROM samples
-                ARRAY JOIN sample AS e
-                WHERE (in_cur AND e.1 <= t_cur) OR (in_ref AND e.1 <= t_ref)
+                    segment_key,
+                    segment_value,
+                    f.1                                                                       AS feature,
+                    f.2                                                                       AS categorical,
+                    f.3                                                                       AS ref_values,
+                    f.4                                                                       AS cur_values,
+                    f.5                                                                       AS ref_cats,
+                    f.6                                                                       AS cur_cats,
+                    if(categorical, arraySum(ref_cats.2), length(ref_values))                 AS n_ref,
+                    if(categorical, arraySum(cur_cats.2), length(cur_values))                 AS n_cur
+                FROM
+                (
+                    SELECT
+                        seg.1                                                                 AS segment_key,
+                        seg.2                                                                 AS segment_value,
+                        groupArrayIf(bv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_ref,
+                        groupArrayIf(cv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_cur,
+                        sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_cur AND ok AND baseline_label IS NOT NULL)   AS output_label_ref,
+                        sumMapIf([assumeNotNull(candidate_label)], [toUInt64(1)], in_cur AND ok AND candidate_label IS NOT NULL) AS output_label_cur,
+                        groupArrayIf(bv, in_ref AND b_ok AND isFinite(bv))                    AS baseline_ref,
+                        groupArrayIf(bv, in_cur AND b_ok AND isFinite(bv))                    AS baseline_cur,
+                        sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_ref AND b_ok AND baseline_label IS NOT NULL) AS baseline_label_ref,
+                        sumMapIf([assumeNotNull(baseline_label)], [toUInt64(1)], in_cur AND b_ok AND baseline_label IS NOT NULL) AS baseline_label_cur,
+                        groupArrayIf(baseline_latency_ms, in_ref AND b_ok AND isFinite(baseline_latency_ms)) AS latency_ref,
+                        groupArrayIf(baseline_latency_ms, in_cur AND b_ok AND isFinite(baseline_latency_ms)) AS latency_cur,
+                        groupArrayIf(assumeNotNull(attr), in_ref AND has_attr)                AS attribute_ref,
+                        groupArrayIf(assumeNotNull(attr), in_cur AND has_attr)                AS attribute_cur
+                    FROM
+                    (
+                        -- {hist} = 0: the raw pairs of the sample cityHash64(event_id) % {sample_mod} = 0
+                        SELECT
+                            arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
+                            event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}              AS in_cur,
+                            event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}      AS in_ref,
+                            baseline_status = 'ok'                                     AS b_ok,
+                            b_ok AND candidate_status = 'ok'                           AS ok,
+                            ifNull(baseline_value, nan)                                AS bv,
+                            ifNull(candidate_value, nan)                               AS cv,
+                            baseline_label,
+                            candidate_label,
+                            baseline_latency_ms,
+                            if({drift_attribute:String} = '', NULL, toFloat64OrNull(attributes[{drift_attribute:String}])) AS attr,
+                            isFinite(ifNull(attr, nan))                                AS has_attr
+                        FROM shadow_pairs FINAL
+                        WHERE {hist:UInt8} = 0
+                          AND experiment = {experiment:String}
+                          AND candidate = {candidate:String}
+                          AND ((event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)})
+                            OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
+                          AND cityHash64(event_id) % {sample_mod:UInt64} = 0
+                        UNION ALL
+                        -- {hist} = 1: per window, the pairs whose hash is at most that window's cut
+                        SELECT
+                            segments,
+                            in_cur AND e.1 <= t_cur                                    AS in_cur,
+                            in_ref AND e.1 <= t_ref                                    AS in_ref,
+                            e.2                                                        AS b_ok,
+                            e.3                                                        AS ok,
+                            e.4                                                        AS bv,
+                            e.5                                                        AS cv,
+                            e.6                                                        AS baseline_label,
+                            e.7                                                        AS candidate_label,
+                            e.8                                                        AS baseline_latency_ms,
+                            CAST(NULL, 'Nullable(Float64)')                            AS attr,
+                            false                                                      AS has_attr
+                        FROM samples
+                        ARRAY JOIN sample AS e
+                        WHERE (in_cur AND e.1 <= t_cur) OR (in_ref AND e.1 <= t_ref)
+                    )
+                    ARRAY JOIN arrayConcat([('', '')], segments) AS seg
+                    GROUP BY segment_key, segment_value
+                ) AS agg
+                FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+                ARRAY JOIN arrayFilter(t -> t.1 != '', [
+                    ('output_value', false, output_ref, output_cur, no_categories, no_categories),
+                    ('output_label', true, no_values, no_values, output_label_ref, output_label_cur),
+                    ('baseline_value', false, baseline_ref, baseline_cur, no_categories, no_categories),
+                    ('baseline_label', true, no_values, no_values, baseline_label_ref, baseline_label_cur),
+                    ('baseline_latency_ms', false, latency_ref, latency_cur, no_categories, no_categories),
+                    (attribute_feature, false, attribute_ref, attribute_cur, no_categories, no_categories)
+                ]) AS f
             )
-            ARRAY JOIN arrayConcat([('', '')], segments) AS seg
-            GROUP BY segment_key, segment_value
-        ) AS agg
-        FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
-        ARRAY JOIN arrayFilter(t -> t.1 != '', [
-            ('output_value', false, output_ref, output_cur, no_categories, no_categories),
-            ('output_label', true, no_values, no_values, output_label_ref, output_label_cur),
-            ('baseline_value', false, baseline_ref, baseline_cur, no_categories, no_categories),
-            ('baseline_label', true, no_values, no_values, baseline_label_ref, baseline_label_cur),
-            ('baseline_latency_ms', false, latency_ref, latency_cur, no_categories, no_categories),
-            (attribute_feature, false, attribute_ref, attribute_cur, no_categories, no_categories)
-        ]) AS f
+        )
     )
 )
 )
 ARRAY JOIN arrayFilter(r -> segment_key = '' OR n_cur > 0, if(categorical,
     [
-        ('psi', if(n_ref = 0 OR n_cur = 0, NULL, psi_of(ref_cat_counts, cur_cat_counts, n_ref, n_cur)),
-         CAST(NULL, 'Nullable(Float64)'), 'psi-categorical',
-         concat(',"categories":', toJSONString(categories), ',"ref_counts":', toJSONString(ref_cat_counts),
-                ',"cur_counts":', toJSONString(cur_cat_counts), ',"smoothing":1e-4')),
-        ('js_distance', if(n_ref = 0 OR n_cur = 0, NULL, js_of(ref_cat_counts, cur_cat_counts, n_ref, n_cur)),
-         NULL, 'jensen-shannon-natural-log', '')
+        ('psi', psi, CAST(NULL, 'Nullable(Float64)'), 'psi-categorical',
+         concat(',"categories":', toJSONString(categories), ',"ref_counts":', toJSONString(ref_counts),
+                ',"cur_counts":', toJSONString(cur_counts), ',"smoothing":1e-4')),
+        ('js_distance', js, NULL, 'jensen-shannon-natural-log', '')
     ],
     [
-        ('psi', if(n_ref = 0 OR n_cur = 0, NULL, psi_of(ref_bin_counts, cur_bin_counts, n_ref, n_cur)),
-         NULL, 'psi-reference-deciles',
-         concat(',"edges":', toJSONString(edges), ',"ref_counts":', toJSONString(ref_bin_counts),
-                ',"cur_counts":', toJSONString(cur_bin_counts), ',"smoothing":1e-4')),
-        ('js_distance', if(n_ref = 0 OR n_cur = 0, NULL, js_of(ref_bin_counts, cur_bin_counts, n_ref, n_cur)),
-         NULL, 'jensen-shannon-natural-log', ''),
+        ('psi', psi, NULL, 'psi-reference-deciles',
+         concat(',"edges":', toJSONString(edges), ',"ref_counts":', toJSONString(ref_counts),
+                ',"cur_counts":', toJSONString(cur_counts), ',"smoothing":1e-4')),
+        ('js_distance', js, NULL, 'jensen-shannon-natural-log', ''),
         ('ks', ks_d, if(NOT ks_possible, NULL, if(ks_exact, ks_p_exact, ks_p_asymp)),
          if(ks_exact OR NOT ks_possible, 'ks-two-sample-exact', 'ks-two-sample-asymp'), ''),
         ('wasserstein_normed', if(w1 IS NULL, NULL, w1 / greatest(ref_std, 0.001)), NULL, 'wasserstein-normed',
          concat(',"w1":', coalesce(toJSONString(w1), 'null'), ',"ref_std":', coalesce(toJSONString(ref_std), 'null'), ',"std_floor":0.001'))
     ])) AS m
 ORDER BY metric, segment_key, segment_value, details
+-- The planner would merge every level's expressions into one, and short-circuit if() would then
+-- evaluate ks_d's array expressions a second time inside the branch of ks_p_asymp (and so on for
+-- every if() around a statistic): measured 1.5 s instead of 0.6 s per candidate at 20 000 samples.
+SETTINGS query_plan_merge_expressions = 0
