@@ -39,7 +39,9 @@ SELECT
     if(u3 < 0.5, 1.0, 9 / 11)                                          AS jaccard,
     if(u3 < 0.5, 1.0, 0.8)                                             AS rbo,
     if(bl = cl, if(h3 % 50 = 0, ['$.meta.ts'], []), ['$.label', '$.scores[0]'])  AS diff_paths,
-    {start:DateTime64(3)} + toIntervalDay(1)                          AS replayed_at
+    {start:DateTime64(3)} + toIntervalDay(1)                          AS replayed_at,
+    'baseline'                                                         AS served,
+    NULL                                                               AS baseline_error
 FROM
 (
     SELECT

@@ -15,11 +15,12 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createClickHouse, migrate, queryRows, runStatement, toDateTime64, type ClickHouse } from '../../services/core/src/clickhouse/index.ts';
-import { rollUpPairs, runCanaryReport, runReport, type Report } from '../../services/comparator/src/reports/index.ts';
+import { rollUpPairs, rollUpRequests, runCanaryReport, runReport, type Report } from '../../services/comparator/src/reports/index.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DAY = 86_400_000;
 const SEGMENT_KEYS = ['region', 'client', 'input_class'];
+const CANARY_KEYS = ['region', 'client'];
 const RUNS = 3;
 
 function arg(name: string): string | undefined {
@@ -74,12 +75,11 @@ async function fullReport(ch: ClickHouse, start: number, useRollups: boolean, re
     ...(reports ? { reports } : {}),
   });
   if (reports) return pairReports;
-  return [...pairReports, await canaryReport(ch, start)];
+  return [...pairReports, await canaryReport(ch, start, useRollups)];
 }
 
-// request_events have no roll-ups yet: the canary report reads them raw on both paths.
-function canaryReport(ch: ClickHouse, start: number): Promise<Report> {
-  return runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: ['region', 'client'] });
+function canaryReport(ch: ClickHouse, start: number, useRollups: boolean): Promise<Report> {
+  return runCanaryReport(ch, { experiment: 'bench', model: 'bench-model', from: start, to: start + DAY, segmentKeys: CANARY_KEYS, useRollups });
 }
 
 /** Each report alone, best of RUNS: the machine is shared, the minimum is the least disturbed. */
@@ -90,7 +90,7 @@ async function byReport(ch: ClickHouse, start: number, useRollups: boolean, runs
       const ms = (await timed(() => fullReport(ch, start, useRollups, [kind]))).ms;
       breakdown[kind] = Math.min(breakdown[kind] ?? Infinity, ms);
     }
-    const canaryMs = (await timed(() => canaryReport(ch, start))).ms;
+    const canaryMs = (await timed(() => canaryReport(ch, start, useRollups))).ms;
     breakdown.canary = Math.min(breakdown.canary ?? Infinity, canaryMs);
   }
   return breakdown;
@@ -121,8 +121,11 @@ async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise
 
   // The comparator's scheduled work: roll the (sealed) hours of the day up.
   const roll = await timed(() => rollUpPairs(ch, { experiment: 'bench', segmentKeys: SEGMENT_KEYS }));
-  const [rolled] = await queryRows<{ rows: number }>(ch, 'SELECT count() AS rows FROM pair_rollups');
-  console.log(`  roll-up of ${roll.value.rolled.length} hours and ${roll.value.days.length} days: ${seconds(roll.ms)} (${rolled?.rows} rollup rows)`);
+  const rollRequests = await timed(() => rollUpRequests(ch, { model: 'bench-model', segmentKeys: CANARY_KEYS }));
+  const [rolled] = await queryRows<{ rows: number }>(ch, 'SELECT (SELECT count() FROM pair_rollups) + (SELECT count() FROM request_rollups) AS rows');
+  console.log(
+    `  roll-up of ${roll.value.rolled.length} hours and ${roll.value.days.length} days: pairs ${seconds(roll.ms)}, requests ${seconds(rollRequests.ms)} (${rolled?.rows} rollup rows)`,
+  );
 
   const fullMs: number[] = [];
   let last: Report[] = [];
@@ -136,9 +139,10 @@ async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise
   console.log(`  with roll-ups by report (best of ${RUNS}): ${Object.entries(breakdown).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}`);
 
   const sampleMods: Record<string, unknown> = {};
-  for (const m of last[0]?.metrics ?? []) {
+  for (const m of [...(last[0]?.metrics ?? []), ...(last[last.length - 1]?.metrics ?? [])]) {
     if (m.segment_key !== '') continue;
     if (m.metric === 'latency_p99_candidate') sampleMods.quantiles = m.method;
+    if (m.metric === 'latency_mann_whitney') sampleMods.canary = { method: m.method, n: m.n };
     if (m.metric === 'ks' && m.details.feature === 'output_value') sampleMods.drift = { sample_k: m.details.sample_k, n_cur: m.n, n_ref: m.details.n_ref };
   }
 
@@ -147,7 +151,7 @@ async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise
     requests: size,
     parts: Number(counts?.parts),
     generateMs: gen.ms,
-    rollUpMs: roll.ms,
+    rollUpMs: roll.ms + rollRequests.ms,
     rollUpRows: Number(rolled?.rows),
     breakdown,
     fullMs,
@@ -199,15 +203,16 @@ function markdown(results: SizeResult[], ch: ClickHouse): string {
     '',
     '- **raw path**: `useRollups: false`, every report scans `shadow_pairs FINAL` (exact quantiles of a ≤ 1 M hash sample,',
     '  drift on a `hash % mod` sample): what the comparator does for a window with no rolled hours. One run.',
-    '- **roll-up**: `rollUpPairs`, the comparator\'s scheduled work (24 hour rolls from `shadow_pairs FINAL`, then the day',
-    '  row merged from them), timed once; not part of a report.',
+    '- **roll-up**: `rollUpPairs` and `rollUpRequests`, the scheduled work (24 hour rolls from `shadow_pairs FINAL` and',
+    '  `request_events FINAL`, then the day rows merged from them), timed once; not part of a report.',
     '- **with roll-ups**: the same reports reading `pair_rollups` (one day row per candidate and combination of segment values',
     '  for the window, 6 × 24 hour rows for the reference window); min / median / max of 3, per report best of 3.',
-    '  The canary report has no roll-ups (`request_events`): it is the same raw query in both columns.',
+    '  The canary report reads `request_rollups` (one day row per arm and combination of segment values): Mann-Whitney and',
+    '  quantiles from 1e-3 log-bucket histograms of every ok request instead of a ≤ 200 k hash sample.',
     '- scipy computes the same statistics exactly on every row (`test/bench/reports_scipy.py`, data exported from the',
     '  engine; loading not counted).',
     '',
-    '| pairs | raw path: full set | agreement | latency | drift | canary | roll-up (scheduled) | with roll-ups: full set, min / median / max | agreement | latency | drift | canary | scipy | metric rows | quantiles / drift sample |',
+    '| pairs | raw path: full set | agreement | latency | drift | canary | roll-up (scheduled) | with roll-ups: full set, min / median / max | agreement | latency | drift | canary | scipy | metric rows | quantiles / drift sample / canary |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {

@@ -70,10 +70,10 @@ export const METRIC_CATALOGUE: readonly MetricSpec[] = [
   { report: 'canary', metric: 'stable_error_rate', methods: ['wilson-95'], value: 'error share of the stable arm' },
   { report: 'canary', metric: 'canary_error_rate', methods: ['wilson-95'], value: 'error share of the canary arm' },
   { report: 'canary', metric: 'error_rate_diff', methods: ['two-proportion-z-pooled'], value: 'canary − stable error rate; pooled z-test p' },
-  { report: 'canary', metric: 'latency_mann_whitney', methods: ['mann-whitney-asymptotic'], value: 'U of the canary sample; p; details.auc' },
+  { report: 'canary', metric: 'latency_mann_whitney', methods: ['mann-whitney-asymptotic', 'mann-whitney-asymptotic-histogram'], value: 'U of the canary sample; p; details.auc' },
   ...Q.flatMap((q) => [
-    { report: 'canary' as const, metric: `latency_${q}_stable`, methods: ['quantile-exact-inclusive'], value: `${q} of stable-arm latency (ok requests)` },
-    { report: 'canary' as const, metric: `latency_${q}_canary`, methods: ['quantile-exact-inclusive'], value: `${q} of canary-arm latency (ok requests)` },
+    { report: 'canary' as const, metric: `latency_${q}_stable`, methods: ['quantile-exact-inclusive', 'quantile-log-histogram'], value: `${q} of stable-arm latency (ok requests)` },
+    { report: 'canary' as const, metric: `latency_${q}_canary`, methods: ['quantile-exact-inclusive', 'quantile-log-histogram'], value: `${q} of canary-arm latency (ok requests)` },
     { report: 'canary' as const, metric: `latency_${q}_ratio`, methods: ['quantile-ratio'], value: `latency_${q}_canary / latency_${q}_stable` },
   ]),
 ];

@@ -10,7 +10,9 @@ export {
   DEFAULT_ROLLUP_LOOKBACK_MS,
   rollupPlan,
   rollUpPairs,
+  rollUpRequests,
   type RollUpOptions,
+  type RollUpRequestsOptions,
   type RollUpResult,
   type RollupPlan,
 } from './rollup.ts';

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, insertRows, migrate, queryRows, toDateTime64, type ClickHouse } from '@umbra/core/clickhouse';
-import { runReport, type MetricRow, type PairReportKind } from './index.ts';
-import { HOUR_MS, rollupPlan, rollUpPairs } from './rollup.ts';
+import { runCanaryReport, runReport, type MetricRow, type PairReportKind } from './index.ts';
+import { HOUR_MS, REQUEST_ROLLUPS, rollupPlan, rollUpPairs, rollUpRequests } from './rollup.ts';
 
 const rolledRange = async (...args: Parameters<typeof rollupPlan>) => {
   const { from, to } = await rollupPlan(...args);
@@ -257,5 +257,95 @@ describe('pair roll-ups', () => {
   it('does not roll hours still inside the grace period', async () => {
     const pass = await rollUpPairs(ch, { experiment: 'oracle-tiny', segmentKeys: keys, now: () => t0 + HOUR_MS + 60_000, graceMs: 5 * 60_000 });
     expect(pass.rolled.every((h) => h + HOUR_MS <= t0 + HOUR_MS)).toBe(true);
+  });
+});
+
+/**
+ * Request roll-ups against the raw canary report on the oracle's requests. Counts, error rates and
+ * the z-test must be the same. Mann-Whitney and the quantiles come from 1e-3 log-bucket histograms
+ * of every ok request: U moves by at most ½ for each cross-arm pair of distinct values sharing a
+ * bucket (B of them, counted here), so |ΔU| <= B/2 and |Δp| <= 2φ(0)·(B/2)/σ with σ the U's
+ * standard deviation (tie correction aside, 1 % slack); quantiles within 1e-3 of the exact ones.
+ */
+describe('request roll-ups', () => {
+  const REQ_HIST = 1e-3;
+  const main = { from: t0 + oracle.windows.main[0], to: t0 + oracle.windows.main[1] };
+  const canary = (model: string, window: { from: number; to: number }, useRollups: boolean) =>
+    runCanaryReport(ch, { experiment: 'oracle', model, ...window, segmentKeys: ['region'], useRollups });
+
+  /** Cross-arm pairs of ok requests of oracle-model in the window with distinct latencies in one bucket. */
+  async function sharedBuckets(window: { from: number; to: number }): Promise<number> {
+    const [row] = await queryRows<{ b: number }>(
+      ch,
+      `WITH x -> ceil(log(x) / log((1 + 0.001) / (1 - 0.001))) AS k
+       SELECT countIf(s.latency_ms != c.latency_ms AND k(s.latency_ms) = k(c.latency_ms)) AS b
+       FROM (SELECT latency_ms FROM request_events FINAL WHERE model_name = 'oracle-model' AND arm = 'stable' AND status = 'ok'
+               AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}) AS s
+       CROSS JOIN (SELECT latency_ms FROM request_events FINAL WHERE model_name = 'oracle-model' AND arm = 'canary' AND status = 'ok'
+               AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}) AS c`,
+      { from: (window.from / 1000).toFixed(3), to: (window.to / 1000).toFixed(3) },
+    );
+    return Number(row?.b);
+  }
+
+  function compareCanary(rolled: MetricRow[], raw: MetricRow[], shared: number): void {
+    const key = (m: MetricRow) => `${m.metric}|${m.segment_key}|${m.segment_value}`;
+    const byKey = new Map(rolled.map((m) => [key(m), m]));
+    expect(new Set(byKey.keys())).toEqual(new Set(raw.map(key)));
+    for (const e of raw) {
+      const a = byKey.get(key(e))!;
+      const what = key(e);
+      expect(a.n, what).toBe(e.n);
+      if (e.metric === 'latency_mann_whitney') {
+        expect(a.method, what).toBe('mann-whitney-asymptotic-histogram');
+        expect(e.details.sample_mod, what).toBe(1);
+        if (e.p_value === null || e.value === null) {
+          expect([a.value, a.p_value], what).toEqual([e.value, e.p_value]);
+          continue;
+        }
+        const n1 = e.details.n_stable as number;
+        const n2 = e.details.n_canary as number;
+        expect(Math.abs((a.value ?? 0) - (e.value ?? 0)) <= shared / 2 + 1e-9 * Math.abs(e.value ?? 0), `${what} U: ${a.value} vs ${e.value}`).toBe(true);
+        const sigma = Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
+        const pBound = (1.01 * 2 * 0.3989422804014327 * (shared / 2)) / sigma + 1e-9;
+        expect(Math.abs((a.p_value ?? 0) - (e.p_value ?? 0)) <= pBound, `${what} p: ${a.p_value} vs ${e.p_value}, bound ${pBound}`).toBe(true);
+      } else if (e.metric.startsWith('latency_p')) {
+        expect(a.method, what).toBe(e.metric.endsWith('_ratio') ? 'quantile-ratio' : 'quantile-log-histogram');
+        near(a.value, e.value, e.metric.endsWith('_ratio') ? 2.1 * REQ_HIST : REQ_HIST, what);
+      } else {
+        expect(a.method, what).toBe(e.method);
+        for (const f of ['value', 'lower', 'upper', 'p_value'] as const) near(a[f], e[f], SAME, `${what} ${f}`);
+      }
+    }
+  }
+
+  it('rolls sealed hours of every arm once, and gives the raw canary report within the histograms\' bounds', async () => {
+    const first = await rollUpRequests(ch, { model: 'oracle-model', segmentKeys: ['region'], now: () => t0 + 4 * HOUR_MS });
+    expect(first.rolled).toEqual([main.from]);
+    const again = await rollUpRequests(ch, { model: 'oracle-model', segmentKeys: ['region'], now: () => t0 + 4 * HOUR_MS });
+    expect(again.rolled).toEqual([]);
+    expect(await rollupPlan(ch, 'oracle-model', main, ['region'], REQUEST_ROLLUPS)).toMatchObject({ from: main.from, to: main.to });
+
+    const shared = await sharedBuckets(main);
+    // the fixture's 3-decimal latencies: a few distinct values of the two arms share a bucket
+    expect(shared).toBeLessThan(200);
+    const raw = (await canary('oracle-model', main, false)).metrics;
+    const rolled = (await canary('oracle-model', main, true)).metrics;
+    expect(rolled.find((m) => m.metric === 'latency_mann_whitney' && m.segment_key === '')?.method).toBe('mann-whitney-asymptotic-histogram');
+    compareCanary(rolled, raw, shared);
+  });
+
+  it('takes the histograms of the raw edge of a window too, and keeps an empty arm null', async () => {
+    // [1.5 h, 3 h): the rolled (empty) hour [2 h, 3 h) plus the raw half hour before it
+    const window = { from: main.from + HOUR_MS / 2, to: main.to + HOUR_MS };
+    expect(await rollupPlan(ch, 'oracle-model', window, ['region'], REQUEST_ROLLUPS)).toMatchObject({ from: main.to, to: window.to });
+    const raw = (await canary('oracle-model', window, false)).metrics;
+    const rolled = (await canary('oracle-model', window, true)).metrics;
+    compareCanary(rolled, raw, await sharedBuckets(window));
+
+    await rollUpRequests(ch, { model: 'oracle-onearm', segmentKeys: ['region'], now: () => t0 + 4 * HOUR_MS });
+    const onearm = (await canary('oracle-onearm', main, true)).metrics;
+    compareCanary(onearm, (await canary('oracle-onearm', main, false)).metrics, 0);
+    expect(onearm.find((m) => m.metric === 'latency_mann_whitney' && m.segment_key === '')?.p_value).toBeNull();
   });
 });

@@ -1,7 +1,9 @@
 /**
- * Hourly roll-ups of shadow_pairs (sql/migrations/007_pair_rollup_hours.sql, 008_pair_rollups.sql): the comparator rolls
- * sealed hours up on its schedule, and a report over a long window merges the stored states of
- * the rolled hours with states computed from the raw pairs of the rest of the window.
+ * Hourly roll-ups of shadow_pairs (sql/migrations/007_pair_rollup_hours.sql, 008_pair_rollups.sql)
+ * and of request_events (010_request_rollup_hours.sql, 011_request_rollups.sql, for the canary
+ * report): the comparator rolls sealed hours up on its schedule, and a report over a long window
+ * merges the stored states of the rolled hours with states computed from the raw rows of the rest
+ * of the window. Both use the same ledger design (RollupSource).
  */
 import { UmbraError } from '@umbra/core';
 import { loadSql, queryRows, runStatement, type ClickHouse } from '@umbra/core/clickhouse';
@@ -39,8 +41,8 @@ export interface RollUpResult {
 
 interface HourStats {
   hour_ms: number | string;
-  pairs: number | string;
-  max_replayed_ms: number | string;
+  n_rows: number | string;
+  max_stamp_ms: number | string;
 }
 
 interface LedgerRow extends HourStats {
@@ -71,31 +73,74 @@ export interface RollupPlan {
 
 export const DAY_MS = 24 * HOUR_MS;
 
-const RAW_HOURS_SQL = `
-SELECT toUnixTimestamp(toStartOfHour(event_time)) * 1000 AS hour_ms, count() AS pairs,
-       toUnixTimestamp64Milli(max(replayed_at)) AS max_replayed_ms
-FROM shadow_pairs
-WHERE experiment = {experiment:String}
+/**
+ * What is rolled up: the raw table, the column naming one stream of it (and the query parameter
+ * of the same name), the column whose max tells a changed hour, the ledger and the roll-up table
+ * with the SQL files that fill it. Identifiers only, never values.
+ */
+export interface RollupSource {
+  raw: 'shadow_pairs' | 'request_events';
+  key: 'experiment' | 'model_name';
+  stamp: 'replayed_at' | 'ingested_at';
+  ledger: 'pair_rollup_hours' | 'request_rollup_hours';
+  /** The ledger's raw row count column. */
+  count: 'pairs' | 'requests';
+  /** The ledger's max(stamp) column. */
+  maxStamp: 'max_replayed_at' | 'max_ingested_at';
+  rollups: 'pair_rollups' | 'request_rollups';
+  hourSql: string;
+  daySql: string;
+}
+
+export const PAIR_ROLLUPS: RollupSource = {
+  raw: 'shadow_pairs',
+  key: 'experiment',
+  stamp: 'replayed_at',
+  ledger: 'pair_rollup_hours',
+  count: 'pairs',
+  maxStamp: 'max_replayed_at',
+  rollups: 'pair_rollups',
+  hourSql: 'reports/rollup_pairs.sql',
+  daySql: 'reports/rollup_days.sql',
+};
+
+export const REQUEST_ROLLUPS: RollupSource = {
+  raw: 'request_events',
+  key: 'model_name',
+  stamp: 'ingested_at',
+  ledger: 'request_rollup_hours',
+  count: 'requests',
+  maxStamp: 'max_ingested_at',
+  rollups: 'request_rollups',
+  hourSql: 'reports/rollup_requests.sql',
+  daySql: 'reports/rollup_request_days.sql',
+};
+
+const rawHoursSql = (src: RollupSource) => `
+SELECT toUnixTimestamp(toStartOfHour(event_time)) * 1000 AS hour_ms, count() AS n_rows,
+       toUnixTimestamp64Milli(max(${src.stamp})) AS max_stamp_ms
+FROM ${src.raw}
+WHERE ${src.key} = {key:String}
   AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
 GROUP BY hour_ms
 ORDER BY hour_ms`;
 
-const LEDGER_SQL = `
-SELECT span_hours, toUnixTimestamp(hour) * 1000 AS hour_ms, pairs, toUnixTimestamp64Milli(max_replayed_at) AS max_replayed_ms,
+const ledgerSql = (src: RollupSource) => `
+SELECT span_hours, toUnixTimestamp(hour) * 1000 AS hour_ms, ${src.count} AS n_rows, toUnixTimestamp64Milli(${src.maxStamp}) AS max_stamp_ms,
        segment_keys, version, source_version
-FROM pair_rollup_hours FINAL
-WHERE experiment = {experiment:String}
+FROM ${src.ledger} FINAL
+WHERE ${src.key} = {key:String}
   AND hour >= {from:DateTime64(3)} AND hour < {to:DateTime64(3)}
 ORDER BY span_hours, hour_ms`;
 
-const INSERT_LEDGER_SQL = `
-INSERT INTO pair_rollup_hours (experiment, span_hours, hour, version, source_version, segment_keys, pairs, max_replayed_at, rolled_at)
-SELECT {experiment:String}, {span_hours:UInt8}, toDateTime(intDiv(h.1, 1000), 'UTC'), {version:UInt64}, h.4, {segment_keys:Array(String)}, h.2,
+const insertLedgerSql = (src: RollupSource) => `
+INSERT INTO ${src.ledger} (${src.key}, span_hours, hour, version, source_version, segment_keys, ${src.count}, ${src.maxStamp}, rolled_at)
+SELECT {key:String}, {span_hours:UInt8}, toDateTime(intDiv(h.1, 1000), 'UTC'), {version:UInt64}, h.4, {segment_keys:Array(String)}, h.2,
        fromUnixTimestamp64Milli(h.3, 'UTC'), now64(3)
-FROM (SELECT arrayJoin(arrayZip({hour_ms:Array(Int64)}, {pairs:Array(UInt64)}, {max_replayed_ms:Array(Int64)}, {source_versions:Array(UInt64)})) AS h)`;
+FROM (SELECT arrayJoin(arrayZip({hour_ms:Array(Int64)}, {n_rows:Array(UInt64)}, {max_stamp_ms:Array(Int64)}, {source_versions:Array(UInt64)})) AS h)`;
 
-async function readLedger(ch: ClickHouse, experiment: string, from: number, to: number): Promise<Ledger> {
-  const rows = await queryRows<LedgerRow>(ch, LEDGER_SQL, { experiment, from: timeParam(from), to: timeParam(to) });
+async function readLedger(ch: ClickHouse, src: RollupSource, key: string, from: number, to: number): Promise<Ledger> {
+  const rows = await queryRows<LedgerRow>(ch, ledgerSql(src), { key, from: timeParam(from), to: timeParam(to) });
   const ledger: Ledger = { hours: new Map(), days: new Map() };
   for (const r of rows) (Number(r.span_hours) === 24 ? ledger.days : ledger.hours).set(Number(r.hour_ms), r);
   return ledger;
@@ -138,37 +183,51 @@ const newestVersion = (rows: readonly LedgerRow[]) => Math.max(...rows.map((r) =
  */
 export async function rollUpPairs(ch: ClickHouse, opts: RollUpOptions): Promise<RollUpResult> {
   checkName('experiment', opts.experiment);
+  return rollUp(ch, PAIR_ROLLUPS, opts.experiment, opts);
+}
+
+export interface RollUpRequestsOptions extends Omit<RollUpOptions, 'experiment'> {
+  /** request_events.model_name */
+  model: string;
+}
+
+/** rollUpPairs for the request_events of one model (every arm): the canary report's roll-ups. */
+export async function rollUpRequests(ch: ClickHouse, opts: RollUpRequestsOptions): Promise<RollUpResult> {
+  checkName('model', opts.model);
+  return rollUp(ch, REQUEST_ROLLUPS, opts.model, opts);
+}
+
+async function rollUp(ch: ClickHouse, src: RollupSource, key: string, opts: Omit<RollUpOptions, 'experiment'>): Promise<RollUpResult> {
   const segmentKeys = checkSegmentKeys(opts.segmentKeys);
   const graceMs = opts.graceMs ?? DEFAULT_ROLLUP_GRACE_MS;
   const lookbackMs = opts.lookbackMs ?? DEFAULT_ROLLUP_LOOKBACK_MS;
   for (const [name, v] of [['graceMs', graceMs], ['lookbackMs', lookbackMs]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new UmbraError('BAD_ARGUMENT', `roll-up ${name} must be a finite number >= 0, got ${v}`);
   }
-  const experiment = opts.experiment;
   const clock = opts.now ?? Date.now;
   const started = clock();
   const sealedTo = Math.floor((started - graceMs) / HOUR_MS) * HOUR_MS;
   const since = Math.min(sealedTo, Math.max(0, Math.floor((started - lookbackMs) / HOUR_MS) * HOUR_MS));
 
   const raw = new Map(
-    (await queryRows<HourStats>(ch, RAW_HOURS_SQL, { experiment, from: timeParam(since), to: timeParam(sealedTo) })).map((r) => [Number(r.hour_ms), r]),
+    (await queryRows<HourStats>(ch, rawHoursSql(src), { key, from: timeParam(since), to: timeParam(sealedTo) })).map((r) => [Number(r.hour_ms), r]),
   );
-  const ledger = await readLedger(ch, experiment, since, sealedTo);
+  const ledger = await readLedger(ch, src, key, since, sealedTo);
   const previousHours = new Set(ledger.hours.keys());
   const previousDays = new Set(ledger.days.keys());
-  const stale: { hour: number; pairs: number; maxReplayedMs: number; keys: string[] }[] = [];
+  const stale: { hour: number; rows: number; maxStampMs: number; keys: string[] }[] = [];
   for (let hour = since; hour < sealedTo; hour += HOUR_MS) {
     const r = raw.get(hour);
-    const pairs = Number(r?.pairs ?? 0);
-    const maxReplayedMs = Number(r?.max_replayed_ms ?? 0);
+    const rows = Number(r?.n_rows ?? 0);
+    const maxStampMs = Number(r?.max_stamp_ms ?? 0);
     const prev = ledger.hours.get(hour);
     const current =
-      prev !== undefined && Number(prev.pairs) === pairs && Number(prev.max_replayed_ms) === maxReplayedMs && covers(prev.segment_keys, segmentKeys);
+      prev !== undefined && Number(prev.n_rows) === rows && Number(prev.max_stamp_ms) === maxStampMs && covers(prev.segment_keys, segmentKeys);
     // Rolled again by the keys it had and the ones asked for now, so that key sets that come
     // and go (discovered per window) do not make the same hours roll over and over.
     const keys = [...new Set([...(prev?.segment_keys ?? []), ...segmentKeys])].sort();
-    // an hour without pairs needs only its ledger row
-    if (!current) stale.push({ hour, pairs, maxReplayedMs, keys });
+    // an hour without rows needs only its ledger row
+    if (!current) stale.push({ hour, rows, maxStampMs, keys });
   }
   // Versions only grow, also when the clock does not.
   const lastVersion = Math.max(0, ...[...ledger.hours.values(), ...ledger.days.values()].map((r) => Number(r.version)));
@@ -177,31 +236,31 @@ export async function rollUpPairs(ch: ClickHouse, opts: RollUpOptions): Promise<
   for (const st of stale) byKeys.set(JSON.stringify(st.keys), [...(byKeys.get(JSON.stringify(st.keys)) ?? []), st]);
   for (const group of byKeys.values()) {
     const keys = group[0]!.keys;
-    for (const w of runsOf(group.filter((st) => st.pairs > 0).map((st) => st.hour))) {
-      await runStatement(ch, loadSql('reports/rollup_pairs.sql'), {
-        experiment,
+    for (const w of runsOf(group.filter((st) => st.rows > 0).map((st) => st.hour))) {
+      await runStatement(ch, loadSql(src.hourSql), {
+        [src.key]: key,
         from: timeParam(w.from),
         to: timeParam(w.to),
         segment_keys: keys,
         version,
       });
     }
-    await runStatement(ch, INSERT_LEDGER_SQL, {
-      experiment,
+    await runStatement(ch, insertLedgerSql(src), {
+      key,
       span_hours: 1,
       version,
       segment_keys: keys,
       hour_ms: group.map((st) => st.hour),
-      pairs: group.map((st) => st.pairs),
-      max_replayed_ms: group.map((st) => st.maxReplayedMs),
+      n_rows: group.map((st) => st.rows),
+      max_stamp_ms: group.map((st) => st.maxStampMs),
       source_versions: group.map(() => version),
     });
     for (const st of group) {
       ledger.hours.set(st.hour, {
         span_hours: 1,
         hour_ms: st.hour,
-        pairs: st.pairs,
-        max_replayed_ms: st.maxReplayedMs,
+        n_rows: st.rows,
+        max_stamp_ms: st.maxStampMs,
         segment_keys: keys,
         version,
         source_version: version,
@@ -219,8 +278,8 @@ export async function rollUpPairs(ch: ClickHouse, opts: RollUpOptions): Promise<
     days.push({ day, hours });
   }
   for (const d of days) {
-    await runStatement(ch, loadSql('reports/rollup_days.sql'), {
-      experiment,
+    await runStatement(ch, loadSql(src.daySql), {
+      [src.key]: key,
       day: d.day / 1000,
       version,
       hours: d.hours.map((h) => Number(h.hour_ms) / 1000),
@@ -228,14 +287,14 @@ export async function rollUpPairs(ch: ClickHouse, opts: RollUpOptions): Promise<
     });
   }
   for (const d of days) {
-    await runStatement(ch, INSERT_LEDGER_SQL, {
-      experiment,
+    await runStatement(ch, insertLedgerSql(src), {
+      key,
       span_hours: 24,
       version,
       segment_keys: d.hours[0]!.segment_keys,
       hour_ms: [d.day],
-      pairs: [d.hours.reduce((n, h) => n + Number(h.pairs), 0)],
-      max_replayed_ms: [Math.max(...d.hours.map((h) => Number(h.max_replayed_ms)))],
+      n_rows: [d.hours.reduce((n, h) => n + Number(h.n_rows), 0)],
+      max_stamp_ms: [Math.max(...d.hours.map((h) => Number(h.max_stamp_ms)))],
       source_versions: [newestVersion(d.hours)],
     });
   }
@@ -250,13 +309,13 @@ export async function rollUpPairs(ch: ClickHouse, opts: RollUpOptions): Promise<
     if (starts.length === 0) continue;
     await runStatement(
       ch,
-      `DELETE FROM pair_rollups WHERE experiment = {experiment:String} AND span_hours = {span:UInt8}
+      `DELETE FROM ${src.rollups} WHERE ${src.key} = {key:String} AND span_hours = {span:UInt8}
          AND has({starts:Array(DateTime('UTC'))}, hour) AND version < {version:UInt64}`,
-      { experiment, span, starts: starts.map((h) => h / 1000), version },
+      { key, span, starts: starts.map((h) => h / 1000), version },
     );
   }
   return {
-    rolled: stale.filter((st) => st.pairs > 0).map((st) => st.hour),
+    rolled: stale.filter((st) => st.rows > 0).map((st) => st.hour),
     rerolled,
     days: days.map((d) => d.day),
     current: (sealedTo - since) / HOUR_MS - stale.length,
@@ -271,11 +330,17 @@ export async function rollUpPairs(ch: ClickHouse, opts: RollUpOptions): Promise<
  * run and the day row is current, hour rows for the rest. An empty run (from = to = window.to)
  * when there is none.
  */
-export async function rollupPlan(ch: ClickHouse, experiment: string, window: Window, segmentKeys: readonly string[]): Promise<RollupPlan> {
+export async function rollupPlan(
+  ch: ClickHouse,
+  key: string,
+  window: Window,
+  segmentKeys: readonly string[],
+  src: RollupSource = PAIR_ROLLUPS,
+): Promise<RollupPlan> {
   const firstHour = Math.ceil(window.from / HOUR_MS) * HOUR_MS;
-  const none: RollupPlan = { from: window.to, to: window.to, parts: [] };
+  const none = noRollups(window);
   if (firstHour + HOUR_MS > window.to) return none;
-  const ledger = await readLedger(ch, experiment, firstHour, window.to);
+  const ledger = await readLedger(ch, src, key, firstHour, window.to);
   const usable = [...ledger.hours.values()]
     .map((r) => ({ hour: Number(r.hour_ms), keys: r.segment_keys }))
     .filter((r) => r.hour + HOUR_MS <= window.to && covers(r.keys, segmentKeys))
@@ -294,12 +359,15 @@ export async function rollupPlan(ch: ClickHouse, experiment: string, window: Win
       hour += DAY_MS;
     } else {
       const r = ledger.hours.get(hour)!;
-      if (Number(r.pairs) > 0) parts.push({ spanHours: 1, hour, version: Number(r.version) });
+      if (Number(r.n_rows) > 0) parts.push({ spanHours: 1, hour, version: Number(r.version) });
       hour += HOUR_MS;
     }
   }
   return { from: best.from, to: best.to, parts };
 }
+
+/** The plan that reads no roll-ups: raw rows for all of `window`. */
+export const noRollups = (window: Window): RollupPlan => ({ from: window.to, to: window.to, parts: [] });
 
 /** The query parameters of a plan for the report SQL. */
 export function rollupParams(plan: RollupPlan): Record<string, unknown> {

@@ -4,7 +4,7 @@ import { loadSql, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { experimentExists } from './experiments.ts';
 import { adjustFamilies } from './multiplicity.ts';
 import { checkName, checkSegmentKeys, checkWindow, resolveThresholds, sampleModFor, timeParam, type Window } from './params.ts';
-import { rollupParams, rollupPlan } from './rollup.ts';
+import { noRollups, REQUEST_ROLLUPS, rollupParams, rollupPlan } from './rollup.ts';
 import { toMetricRow, type RawMetricRow } from './rows.ts';
 import type { MetricRow, Multiplicity, Report, ReportKind, ReportThresholds } from './types.ts';
 
@@ -80,7 +80,6 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
     throw new UmbraError('NOT_FOUND', `experiment ${JSON.stringify(opts.experiment)} has no pairs`, { context: { experiment: opts.experiment } });
   }
   // The same rolled spans for every candidate: the ledger is per experiment.
-  const noRollups = (w: Window) => ({ from: w.to, to: w.to, parts: [] });
   const plan = opts.useRollups === false ? noRollups(window) : await rollupPlan(ch, opts.experiment, window, segmentKeys);
   const refPlan = opts.useRollups === false ? noRollups(reference) : await rollupPlan(ch, opts.experiment, reference, segmentKeys);
   const rollParams = rollupParams(plan);
@@ -190,6 +189,13 @@ export interface RunCanaryReportOptions {
   segmentKeys?: readonly string[];
   thresholds?: Partial<ReportThresholds>;
   multiplicity?: Multiplicity;
+  /**
+   * Read the request roll-ups (rollUpRequests) for the whole hours of the window that have one.
+   * Default true. Counts, error rates and the z-test are the same either way; Mann-Whitney and
+   * the quantiles then come from log-bucket histograms (relative accuracy 1e-3) of every ok
+   * request instead of a hash sample. false reads raw events only.
+   */
+  useRollups?: boolean;
   runId?: string;
   now?: () => number;
 }
@@ -213,10 +219,16 @@ export async function runCanaryReport(ch: ClickHouse, opts: RunCanaryReportOptio
   const multiplicity = opts.multiplicity ?? 'holm';
 
   const base = { model: opts.model, stable_arm: stableArm, canary_arm: canaryArm, from: timeParam(window.from), to: timeParam(window.to) };
-  const counts = await queryRows<{ arm: string; requests: number | string }>(ch, loadSql('reports/canary_count.sql'), base);
-  const requests = counts.reduce((s, r) => s + Number(r.requests), 0);
+  const plan = opts.useRollups === false ? noRollups(window) : await rollupPlan(ch, opts.model, window, segmentKeys, REQUEST_ROLLUPS);
+  // The sample only matters for the raw path: with roll-ups every ok request is in the histograms.
+  let requests = 0;
+  if (plan.to <= plan.from) {
+    const counts = await queryRows<{ arm: string; requests: number | string }>(ch, loadSql('reports/canary_count.sql'), base);
+    requests = counts.reduce((s, r) => s + Number(r.requests), 0);
+  }
   const raw = await queryRows<RawMetricRow>(ch, loadSql('reports/canary.sql'), {
     ...base,
+    ...rollupParams(plan),
     segment_keys: segmentKeys,
     sample_mod: sampleModFor(requests, thresholds.maxCanarySample),
   });

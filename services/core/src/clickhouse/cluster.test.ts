@@ -71,6 +71,8 @@ describe('renderClusterVariant on the migration files', () => {
       "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/rollout_state_local', '{replica}', version)",
       "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/pair_rollup_hours_local', '{replica}', version)",
       "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/pair_rollups_local', '{replica}')",
+      "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/request_rollup_hours_local', '{replica}', version)",
+      "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/request_rollups_local', '{replica}')",
     ]);
   });
 

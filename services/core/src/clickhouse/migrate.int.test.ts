@@ -32,6 +32,8 @@ const ALL = [
   '007_pair_rollup_hours.sql',
   '008_pair_rollups.sql',
   '009_pair_served.sql',
+  '010_request_rollup_hours.sql',
+  '011_request_rollups.sql',
 ];
 
 async function records(): Promise<{ version: number; n: number }[]> {
@@ -87,6 +89,16 @@ describe('migrate', () => {
         name: 'request_events',
         engine: 'ReplacingMergeTree',
         sorting_key: 'model_name, arm, event_time, event_id',
+      },
+      {
+        name: 'request_rollup_hours',
+        engine: 'ReplacingMergeTree',
+        sorting_key: 'model_name, span_hours, hour',
+      },
+      {
+        name: 'request_rollups',
+        engine: 'MergeTree',
+        sorting_key: 'model_name, arm, span_hours, hour, version',
       },
       {
         name: 'rollout_state',
@@ -192,7 +204,7 @@ describe('migrate', () => {
     const first = await migrate(ch, { retentionDays: 30 });
     expect(first.retention).toEqual({
       days: 30,
-      changed: ['shadow_pairs', 'request_events', 'pair_rollup_hours', 'pair_rollups'],
+      changed: ['shadow_pairs', 'request_events', 'pair_rollup_hours', 'pair_rollups', 'request_rollup_hours', 'request_rollups'],
       unchanged: [],
     });
     expect(await retentionDaysOf(ch, 'shadow_pairs')).toBe(30);
@@ -208,7 +220,7 @@ describe('migrate', () => {
       retention: {
         days: 30,
         changed: [],
-        unchanged: ['shadow_pairs', 'request_events', 'pair_rollup_hours', 'pair_rollups'],
+        unchanged: ['shadow_pairs', 'request_events', 'pair_rollup_hours', 'pair_rollups', 'request_rollup_hours', 'request_rollups'],
       },
     });
 
@@ -219,6 +231,8 @@ describe('migrate', () => {
       'request_events',
       'pair_rollup_hours',
       'pair_rollups',
+      'request_rollup_hours',
+      'request_rollups',
     ]);
     expect(third.unchanged).toEqual(ALL);
     expect(await retentionDaysOf(ch, 'shadow_pairs')).toBe(90);

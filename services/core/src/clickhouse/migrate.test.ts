@@ -17,6 +17,8 @@ describe('readMigrations', () => {
       '007_pair_rollup_hours.sql',
       '008_pair_rollups.sql',
       '009_pair_served.sql',
+      '010_request_rollup_hours.sql',
+      '011_request_rollups.sql',
     ]);
     for (const f of files) expect(f.checksum).toMatch(/^[0-9a-f]{64}$/);
   });

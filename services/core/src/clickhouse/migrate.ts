@@ -17,6 +17,8 @@ export const RETENTION_TABLES = [
   'request_events',
   'pair_rollup_hours',
   'pair_rollups',
+  'request_rollup_hours',
+  'request_rollups',
 ] as const;
 
 /** The time each retention table's TTL counts from (as its migration wrote it). */
@@ -25,6 +27,8 @@ const TTL_TIME: Record<(typeof RETENTION_TABLES)[number], string> = {
   request_events: 'toDateTime(event_time)',
   pair_rollup_hours: 'hour',
   pair_rollups: 'hour',
+  request_rollup_hours: 'hour',
+  request_rollups: 'hour',
 };
 
 const FILE_NAME = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/;
