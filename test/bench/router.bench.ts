@@ -11,6 +11,9 @@
  * machine disturbs far less than it disturbs p99.
  *
  *   npx tsx test/bench/router.bench.ts [--rate 1000] [--seconds 10] [--no-tap] [--no-record]
+ *                                      [--only <text>]   (only the cases whose name has <text>; not recorded)
+ *                                      [--cpu-prof <dir>] (a V8 CPU profile of each proxy process into <dir>)
+ *                                      [--tap-linger <ms>] [--tap-batch <n>] (tap options other than the defaults)
  *
  * The backends (two node:http servers answering JSON at once) and the router each run in a child
  * process of their own, so the load generator's event loop measures neither. Requests are sent
@@ -94,12 +97,16 @@ async function serveRouter(config: {
   canary: string;
   brokers?: string;
   topic?: string;
+  tapLingerMs?: string;
+  tapBatchSize?: string;
 }): Promise<void> {
   const tap =
     config.brokers && config.topic
       ? createTap({
           bus: createKafka({ brokers: config.brokers.split(','), clientId: 'umbra-router-bench' }),
           topic: config.topic,
+          ...(config.tapLingerMs ? { lingerMs: Number(config.tapLingerMs) } : {}),
+          ...(config.tapBatchSize ? { batchSize: Number(config.tapBatchSize) } : {}),
         })
       : undefined;
   const router = createRouter({
@@ -139,8 +146,9 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function spawnChild(args: string[]): Promise<Child> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {
+async function spawnChild(args: string[], profileDir?: string): Promise<Child> {
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', SELF, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: string[] = [];
@@ -237,7 +245,9 @@ async function main(): Promise<void> {
   const rate = Number(arg('--rate') ?? 1000);
   const seconds = Number(arg('--seconds') ?? 10);
   const withTap = !process.argv.includes('--no-tap');
-  const record = !process.argv.includes('--no-record');
+  const only = arg('--only');
+  // A partial run (while profiling one case) is not a result worth recording.
+  const record = !process.argv.includes('--no-record') && only === undefined;
   const load1 = os
     .loadavg()
     .map((l) => l.toFixed(2))
@@ -254,6 +264,11 @@ async function main(): Promise<void> {
     }).ensureTopics([{ topic, partitions: 3 }]);
   }
 
+  // Tap options other than the defaults, for trying batch sizes (a run with them says so).
+  const tapTuning: Record<string, string> = {
+    ...(arg('--tap-linger') ? { tapLingerMs: arg('--tap-linger')! } : {}),
+    ...(arg('--tap-batch') ? { tapBatchSize: arg('--tap-batch')! } : {}),
+  };
   const rows: Array<{ name: string; run: Run; note: string; cpuUsPerRequest: number | null }> = [];
   let tapStats = '';
   try {
@@ -277,6 +292,7 @@ async function main(): Promise<void> {
                 canary: backends.ready.canary!,
                 brokers,
                 topic,
+                ...tapTuning,
               },
             },
             {
@@ -294,9 +310,9 @@ async function main(): Promise<void> {
       // Again at the end: the first run often meets a broker still warming up.
       { name: 'direct (stable backend, 2nd)' },
     ];
-    for (const c of cases) {
+    for (const c of cases.filter((k) => !only || k.name.includes(only) || k.name.startsWith('direct'))) {
       const router = c.config
-        ? await spawnChild(['--child', c.child ?? 'router', JSON.stringify(c.config)])
+        ? await spawnChild(['--child', c.child ?? 'router', JSON.stringify(c.config)], arg('--cpu-prof'))
         : undefined;
       const url = router?.ready.url ?? backends.ready.stable!;
       // Warm-up: connections, JIT, the tap's first Kafka connection.
@@ -348,7 +364,7 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const stamp = new Date().toISOString();
   const text = [
-    `## ${stamp} — \`npx tsx test/bench/router.bench.ts --rate ${rate} --seconds ${seconds}${withTap ? '' : ' --no-tap'}\``,
+    `## ${stamp} — \`npx tsx test/bench/router.bench.ts --rate ${rate} --seconds ${seconds}${withTap ? '' : ' --no-tap'}${tapTuning.tapLingerMs ? ` --tap-linger ${tapTuning.tapLingerMs}` : ''}${tapTuning.tapBatchSize ? ` --tap-batch ${tapTuning.tapBatchSize}` : ''}\``,
     '',
     table,
     '',
@@ -388,6 +404,8 @@ else if (child === 'router')
       canary: string;
       brokers?: string;
       topic?: string;
+      tapLingerMs?: string;
+      tapBatchSize?: string;
     },
   );
 else await main();

@@ -143,5 +143,13 @@ describe('router with Kafka down', () => {
     expect(byPhase('before')).toBe(200);
     expect(byPhase('down')).toBe(2 * MAX_BUFFER - after.dropped);
     expect(byPhase('after')).toBe(200);
+
+    // The tap spreads events round-robin (their ids order nothing): both partitions carry a share.
+    const admin = bus.admin();
+    const ends = await admin.fetchTopicOffsets(TOPIC).finally(() => admin.disconnect());
+    const perPartition = ends.map((o) => Number(o.high) - Number(o.low));
+    const total = perPartition.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(after.sent);
+    for (const n of perPartition) expect(n).toBeGreaterThan(total / 3);
   }, 240_000);
 });

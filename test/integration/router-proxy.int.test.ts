@@ -151,7 +151,10 @@ describe('router proxy', () => {
 
   it('relays small answers whole with their length, large and chunked ones as streams, all intact', async () => {
     const tapped: RequestEvent[] = [];
-    const { url } = await start({ tap: { tap: (e) => tapped.push(e) > 0 } });
+    const vouched: Array<boolean | undefined> = [];
+    const { url } = await start({
+      tap: { tap: (e, how) => vouched.push(how?.jsonChecked) > 0 && tapped.push(e) > 0 },
+    });
     const get = async (path: string) => {
       const res = await request(`${url}${path}`, { method: 'POST', body: '{}' });
       return {
@@ -174,6 +177,12 @@ describe('router proxy', () => {
     expect(
       tapped.map((e) => e.output && (JSON.parse(e.output) as { backend: string }).backend),
     ).toEqual(['stable', 'stable', 'stable']);
+    // The router vouches that input and output are JSON (the tap then skips parsing them): they are.
+    expect(vouched).toEqual([true, true, true]);
+    for (const e of tapped) {
+      expect(() => JSON.parse(e.input) as unknown).not.toThrow();
+      expect(() => JSON.parse(e.output ?? 'null') as unknown).not.toThrow();
+    }
   });
 
   it('counts requests by arm and status class, and times them, on /metrics', async () => {

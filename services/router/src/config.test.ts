@@ -14,7 +14,7 @@ describe('router config', () => {
       mode: 'canary',
       weight: 0,
       attributeHeaders: {},
-      tap: { enabled: true, sampleRate: 1, maxBuffer: 10_000, batchSize: 500, lingerMs: 20 },
+      tap: { enabled: true, sampleRate: 1, maxBuffer: 10_000, batchSize: 500, lingerMs: 100 },
     });
     expect(c.follow).toBeUndefined();
   });

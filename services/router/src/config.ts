@@ -55,7 +55,7 @@ export const routerConfigSchema = z.strictObject({
       /** Events held while Kafka is slow or down; beyond it events are dropped and counted. */
       maxBuffer: z.int().min(1).max(10_000_000).default(10_000),
       batchSize: z.int().min(1).max(100_000).default(500),
-      lingerMs: z.int().min(0).max(60_000).default(20),
+      lingerMs: z.int().min(0).max(60_000).default(100),
     })
     .prefault({}),
   backendTimeoutMs: z.int().min(1).max(600_000).default(30_000),

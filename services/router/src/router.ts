@@ -37,8 +37,11 @@ import {
 
 /** Where tapped events go; `createTap` of `@umbra/core` fits. */
 export interface RequestTap {
-  /** Must not block or throw; false when the event was dropped. */
-  tap(event: RequestEvent): boolean;
+  /**
+   * Must not block or throw; false when the event was dropped. `jsonChecked`: the router made the
+   * event's input and output JSON itself, so the tap need not parse them again.
+   */
+  tap(event: RequestEvent, opts?: { jsonChecked?: boolean }): boolean;
 }
 
 export interface ModelInfo {
@@ -106,6 +109,9 @@ export interface Router {
 }
 
 export const ADMIN_PATH = '/_umbra/routing';
+
+/** What a tapped request's event holds before the backend answers. */
+type EventStart = Omit<RequestEvent, 'output' | 'latencyMs' | 'status' | 'errorMessage'>;
 
 // Connection-level headers are the proxy's own business on each hop (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -352,14 +358,16 @@ export function createRouter(opts: RouterOptions): Router {
   };
 
   // Tapped after the responses are written, all of one event-loop turn together: encoding is the
-  // tap's cost, never the caller's latency.
+  // tap's cost, never the caller's latency. Every event's input and output went through
+  // asJsonText, so they are JSON by construction.
   let toTap: RequestEvent[] = [];
+  const jsonChecked = { jsonChecked: true };
   const tapNow = (): void => {
     const events = toTap;
     toTap = [];
     for (const event of events) {
       try {
-        opts.tap?.tap(event);
+        opts.tap?.tap(event, jsonChecked);
       } catch (err) {
         logger.warn({ err }, 'router: tap threw; event lost');
       }
@@ -411,6 +419,26 @@ export function createRouter(opts: RouterOptions): Router {
     sendJson(res, 200, routing());
   }
 
+  // Request helpers live here, not as closures made per request: each is an allocation and,
+  // under tsx, a defineProperty for its name.
+  /** Counts and times a request; its latency in ms. */
+  const finish = (arm: string, code: number, started: number): number => {
+    const ms = performance.now() - started;
+    observe(arm, code, ms);
+    return ms;
+  };
+  /** A request that got no served answer: counted by `status`, tapped (if sampled) with the error. */
+  const recordFailure = (
+    arm: string,
+    started: number,
+    base: EventStart | null,
+    status: number,
+    errorMessage: string,
+  ): void => {
+    const latencyMs = finish(arm, status, started);
+    if (base) record({ ...base, output: null, latencyMs, status: 'error', errorMessage });
+  };
+
   async function proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req, maxBodyBytes);
     if (body === null) {
@@ -430,26 +458,18 @@ export function createRouter(opts: RouterOptions): Router {
       const v = headerValue(req.headers, header);
       if (v !== undefined) attributes[attr] = v;
     }
-    const base = {
-      eventId: randomUUID(),
-      eventTime,
-      model: { ...opts.models[choice.backend] },
-      arm: choice.arm,
-      input: asJsonText(text, parsed),
-      attributes,
-      traceId: traceIdOf(req.headers),
-      tapSampleRate,
-    };
-    const finish = (code: number): number => {
-      const ms = performance.now() - started;
-      observe(choice.arm, code, ms);
-      return ms;
-    };
-    /** A request that got no served answer: counted by `status`, tapped with the error. */
-    const failed = (status: number, errorMessage: string): void => {
-      const latencyMs = finish(status);
-      if (tapThis) record({ ...base, output: null, latencyMs, status: 'error', errorMessage });
-    };
+    const base: EventStart | null = tapThis
+      ? {
+          eventId: randomUUID(),
+          eventTime,
+          model: { ...opts.models[choice.backend] },
+          arm: choice.arm,
+          input: asJsonText(text, parsed),
+          attributes,
+          traceId: traceIdOf(req.headers),
+          tapSampleRate,
+        }
+      : null;
 
     let upstream;
     try {
@@ -471,7 +491,13 @@ export function createRouter(opts: RouterOptions): Router {
         code: typeof code === 'string' ? code : null,
         message,
       });
-      failed(status, `backend ${choice.arm} unreachable: ${message}`);
+      recordFailure(
+        choice.arm,
+        started,
+        base,
+        status,
+        `backend ${choice.arm} unreachable: ${message}`,
+      );
       return;
     }
 
@@ -490,7 +516,7 @@ export function createRouter(opts: RouterOptions): Router {
         // Nothing sent yet: the client gets a clear 502 instead of a cut-off body.
         const message = err instanceof Error ? err.message : String(err);
         sendJson(res, 502, { error: 'bad_gateway', arm: choice.arm, code: null, message });
-        failed(502, `backend response broke off: ${message}`);
+        recordFailure(choice.arm, started, base, 502, `backend response broke off: ${message}`);
         return;
       }
       const headers = forwardHeaders(upstream.headers);
@@ -518,13 +544,13 @@ export function createRouter(opts: RouterOptions): Router {
         // Headers are out; all we can do is cut the response so the client sees it failed.
         logger.warn({ err, arm: choice.arm }, 'router: backend response broke off');
         res.destroy(err instanceof Error ? err : undefined);
-        failed(502, 'backend response broke off');
+        recordFailure(choice.arm, started, base, 502, 'backend response broke off');
         return;
       }
       res.end();
     }
-    const latencyMs = finish(upstream.statusCode);
-    if (!tapThis) return;
+    const latencyMs = finish(choice.arm, upstream.statusCode, started);
+    if (base === null) return;
     if (capturedBytes > maxTapBytes) {
       logger.debug({ arm: choice.arm, bytes: capturedBytes }, 'router: response too large to tap');
       return;

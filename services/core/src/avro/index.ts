@@ -39,6 +39,7 @@ export {
   requestEventFromAvro,
   requestEventToAvro,
   type RequestEventAvro,
+  type RequestEventCheckOptions,
   type RequestEventEncodeOptions,
   type RequestEventVersion,
 } from './request-event.ts';

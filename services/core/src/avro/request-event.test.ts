@@ -310,6 +310,25 @@ describe('validation before encode', () => {
     expect(err.context.field).toBe('input');
   });
 
+  it('jsonChecked skips parsing input and output again, and only that', async () => {
+    const vouched = { format: 'raw', jsonChecked: true } as const;
+    // Same bytes as a checked encode.
+    expect(encodeRequestEvent(EVENT, vouched)).toEqual(encodeRequestEvent(EVENT));
+    // The caller's word is taken for the JSON (the consumer still checks it when it decodes)...
+    const unparsed = encodeRequestEvent({ ...EVENT, input: 'nope' }, vouched);
+    expect(
+      (await umbraFailure(() => decodeRequestEvent(unparsed.value, unparsed.headers))).context
+        .field,
+    ).toBe('input');
+    // ...but not for anything else.
+    const err = await umbraFailure(() => encodeRequestEvent({ ...EVENT, eventId: '' }, vouched));
+    expect(err.context.field).toBe('event_id');
+    const noOutput = await umbraFailure(() =>
+      encodeRequestEvent({ ...EVENT, output: null }, vouched),
+    );
+    expect(noOutput.context.field).toBe('output');
+  });
+
   it('rejects an unknown version and a bad schema id', async () => {
     expect(
       (await umbraFailure(() => encodeRequestEvent(EVENT, { format: 'raw', version: 3 as 1 })))

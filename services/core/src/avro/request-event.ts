@@ -7,6 +7,7 @@ import {
   type FieldProblem,
   type MessageHeaders,
   type RecordCodec,
+  type RecordCodecSpec,
 } from './wire.ts';
 
 export const REQUEST_EVENT_SUBJECT = 'RequestEvent';
@@ -77,11 +78,23 @@ function isJson(text: string): boolean {
   }
 }
 
+export interface RequestEventCheckOptions {
+  /**
+   * False when the caller made `input` and `output` JSON itself (it parsed them, as the router
+   * does): parsing them again is the largest part of checking an event. Default true.
+   */
+  json?: boolean;
+}
+
 /**
  * What the Avro types cannot say about an event: the first problem, named by its Avro field,
  * or undefined when the event is fine.
  */
-export function checkRequestEvent(event: RequestEvent): FieldProblem | undefined {
+export function checkRequestEvent(
+  event: RequestEvent,
+  opts: RequestEventCheckOptions = {},
+): FieldProblem | undefined {
+  const json = opts.json ?? true;
   if (event.eventId.length === 0) return { field: 'event_id', reason: 'must not be empty' };
   if (!Number.isSafeInteger(event.eventTime) || event.eventTime <= 0) {
     return {
@@ -92,12 +105,12 @@ export function checkRequestEvent(event: RequestEvent): FieldProblem | undefined
   if (event.model.name.length === 0) return { field: 'model.name', reason: 'must not be empty' };
   if (event.model.version.length === 0)
     return { field: 'model.version', reason: 'must not be empty' };
-  if (!isJson(event.input)) return { field: 'input', reason: 'must be JSON text' };
+  if (json && !isJson(event.input)) return { field: 'input', reason: 'must be JSON text' };
   if (event.output === null) {
     // Only a failed request may lack an output.
     if (event.status === 'ok')
       return { field: 'output', reason: 'must not be null when status is ok' };
-  } else if (!isJson(event.output)) {
+  } else if (json && !isJson(event.output)) {
     return { field: 'output', reason: 'must be JSON text or null' };
   }
   if (!Number.isFinite(event.latencyMs) || event.latencyMs < 0) {
@@ -110,26 +123,37 @@ export function checkRequestEvent(event: RequestEvent): FieldProblem | undefined
   return undefined;
 }
 
-let codec: RecordCodec<RequestEvent> | undefined;
-
-/** The RequestEvent codec over the repository's schema catalog. */
-export function requestEventCodec(): RecordCodec<RequestEvent> {
-  codec ??= createRecordCodec<RequestEvent>(
+const makeCodec = (check: RecordCodecSpec<RequestEvent>['check']): RecordCodec<RequestEvent> =>
+  createRecordCodec<RequestEvent>(
     {
       subject: REQUEST_EVENT_SUBJECT,
       toAvro: (event, version) =>
         requestEventToAvro(event, version) as unknown as Record<string, unknown>,
       fromAvro: (avro) => requestEventFromAvro(avro as unknown as RequestEventAvro),
-      check: checkRequestEvent,
+      check,
     },
     schemaCatalog(),
   );
+
+let codec: RecordCodec<RequestEvent> | undefined;
+let jsonCheckedCodec: RecordCodec<RequestEvent> | undefined;
+
+/** The RequestEvent codec over the repository's schema catalog. */
+export function requestEventCodec(): RecordCodec<RequestEvent> {
+  codec ??= makeCodec(checkRequestEvent);
   return codec;
 }
 
-export type RequestEventEncodeOptions =
+export type RequestEventEncodeOptions = (
   | { format: 'raw'; version?: RequestEventVersion }
-  | { format: 'confluent'; schemaId: number; version?: RequestEventVersion };
+  | { format: 'confluent'; schemaId: number; version?: RequestEventVersion }
+) & {
+  /**
+   * The caller vouches that `input` and `output` are JSON text (it parsed them): they are not
+   * parsed again. Every other check still runs, and consumers check the JSON when they decode.
+   */
+  jsonChecked?: boolean;
+};
 
 /**
  * Encodes an event for Kafka. Raw: Avro binary of `version` (default latest) with the header
@@ -140,7 +164,9 @@ export function encodeRequestEvent(
   event: RequestEvent,
   opts: RequestEventEncodeOptions = { format: 'raw' },
 ): EncodedMessage {
-  return requestEventCodec().encode(event, opts);
+  if (!opts.jsonChecked) return requestEventCodec().encode(event, opts);
+  jsonCheckedCodec ??= makeCodec((e) => checkRequestEvent(e, { json: false }));
+  return jsonCheckedCodec.encode(event, opts);
 }
 
 /**

@@ -16,6 +16,7 @@ import { silentLogger } from '../logging/index.ts';
 import { toKafkaError, wrapKafka } from './errors.ts';
 import { KAFKAJS_LOG_LEVEL, pinoLogCreator } from './logging.ts';
 import { fromKafkaMessage, toKafkaMessage } from './messages.ts';
+import { createRoundRobinPartitioner } from './partitioners.ts';
 import type {
   BatchControl,
   BusAdmin,
@@ -31,6 +32,7 @@ import type {
   KafkaSaslOptions,
   PartitionLag,
   PartitionOffsets,
+  ProducerOptions,
   RunOptions,
   SentRecord,
   TopicPartitionOffset,
@@ -91,7 +93,7 @@ export function createKafka(opts: KafkaOptions): KafkaBus {
         await a.disconnect();
       }
     },
-    producer: () => createProducer(kafka),
+    producer: (producerOpts) => createProducer(kafka, producerOpts ?? {}),
     consumer: (consumerOpts) => createConsumer(kafka, consumerOpts),
     admin,
   };
@@ -114,14 +116,17 @@ function toSasl(sasl: KafkaSaslOptions): SASLOptions {
   }
 }
 
-function createProducer(kafka: Kafka): BusProducer {
+function createProducer(kafka: Kafka, opts: ProducerOptions): BusProducer {
   // Idempotent: a retried send cannot duplicate or reorder; kafkajs requires acks=all and at
-  // most one request in flight for that. The Java client's partitioner, so keys land where
-  // other Kafka clients put them.
+  // most one request in flight for that. By key: the Java client's partitioner, so keys land
+  // where other Kafka clients put them.
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner:
+      opts.partitioning === 'round-robin'
+        ? createRoundRobinPartitioner
+        : Partitioners.DefaultPartitioner,
   });
   return {
     connect: () => wrapKafka('producer connect', {}, () => producer.connect()),

@@ -21,6 +21,7 @@ export type {
   OutMessage,
   PartitionLag,
   PartitionOffsets,
+  ProducerOptions,
   RunOptions,
   SentRecord,
   TopicPartitionOffset,

@@ -49,7 +49,10 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
-/** One record to produce. Without `partition` the key picks it (murmur2, as the Java client). */
+/**
+ * One record to produce. Without `partition`, the producer's `partitioning` picks it: by default
+ * the key (murmur2, as the Java client), else round-robin.
+ */
 export interface OutMessage {
   key?: string | Buffer | null;
   value: Buffer | string | null;
@@ -157,6 +160,15 @@ export interface ConsumerEvents {
 
 export type ConsumerEventName = keyof ConsumerEvents;
 
+export interface ProducerOptions {
+  /**
+   * How a message without `partition` finds one. `key` (default): murmur2 of the key, as the Java
+   * client, so a key always lands on the same partition. `round-robin`: spread over the partitions
+   * regardless of the key, for records whose key orders nothing; cheaper per message in kafkajs.
+   */
+  partitioning?: 'key' | 'round-robin';
+}
+
 export interface BusProducer {
   connect(): Promise<void>;
   /** Idempotent, acks=all. Resolves when every message is durably written. */
@@ -228,7 +240,7 @@ export interface KafkaBus {
   readonly brokers: readonly string[];
   /** Idempotent: creates the missing topics, returns the names it created. */
   ensureTopics(topics: TopicSpec[]): Promise<string[]>;
-  producer(): BusProducer;
+  producer(opts?: ProducerOptions): BusProducer;
   consumer(opts: ConsumerOptions): BusConsumer;
   admin(): BusAdmin;
 }

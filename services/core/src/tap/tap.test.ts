@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeRequestEvent } from '../avro/index.ts';
 import type { RequestEvent } from '../domain/events.ts';
 import { UmbraError } from '../errors.ts';
-import type { OutMessage } from '../kafka/types.ts';
+import type { OutMessage, ProducerOptions } from '../kafka/types.ts';
 import { createRegistry } from '../metrics/index.ts';
 import { createTap, type TapProducer } from './index.ts';
 
@@ -14,6 +14,7 @@ function fakeProducer() {
     batches: [] as OutMessage[][],
     connects: 0,
     disconnects: 0,
+    producerOptions: [] as Array<ProducerOptions | undefined>,
   };
   const producer: TapProducer = {
     async connect() {
@@ -33,7 +34,15 @@ function fakeProducer() {
       state.disconnects++;
     },
   };
-  return { state, bus: { producer: () => producer } };
+  return {
+    state,
+    bus: {
+      producer: (opts?: ProducerOptions) => {
+        state.producerOptions.push(opts);
+        return producer;
+      },
+    },
+  };
 }
 
 const event = (i: number): RequestEvent => ({
@@ -68,7 +77,9 @@ describe('createTap', () => {
     expect(tap.stats()).toEqual({ queued: 0, sent: 10, dropped: 0, failedBatches: 0 });
     expect(state.batches.every((b) => b.length <= 4)).toBe(true);
     const first = state.batches[0]![0]!;
+    // Keyed by event id for tracing, but spread round-robin: the id orders nothing.
     expect(first.key).toBe('e-0');
+    expect(state.producerOptions).toEqual([{ partitioning: 'round-robin' }]);
     const decoded = await decodeRequestEvent(first.value as Buffer, first.headers ?? {});
     expect(decoded).toEqual(event(0));
     await tap.close();
@@ -114,6 +125,19 @@ describe('createTap', () => {
     expect(tap.tap({ ...event(1), input: '{not json' })).toBe(false);
     expect(tap.tap({ ...event(2), eventId: '' })).toBe(false);
     expect(tap.stats()).toMatchObject({ queued: 0, dropped: 2 });
+    await tap.close();
+  });
+
+  it('skips the JSON check when the caller vouches for it, and only then', async () => {
+    const { state, bus } = fakeProducer();
+    const tap = createTap({ bus, topic: 't', lingerMs: 1 });
+    // Not JSON: a tapper that says it checked takes the blame (the consumer's decode refuses it).
+    expect(tap.tap({ ...event(1), output: 'not json' }, { jsonChecked: true })).toBe(true);
+    expect(tap.tap({ ...event(2), output: 'not json' })).toBe(false);
+    expect(tap.tap({ ...event(3), eventId: '' }, { jsonChecked: true })).toBe(false);
+    expect(await tap.flush(5_000)).toBe(true);
+    expect(tap.stats()).toMatchObject({ sent: 1, dropped: 2 });
+    expect(state.batches.flat().map((m) => m.key)).toEqual(['e-1']);
     await tap.close();
   });
 
