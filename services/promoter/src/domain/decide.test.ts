@@ -286,6 +286,16 @@ describe('evaluate: blue-green', () => {
     expect(path).toEqual(['preview 5', 'switched 100', 'watch 100', 'done 100']);
   });
 
+  it('after the switch with no pair at all, says where pairs come from now', () => {
+    const state: RolloutState = { ...initialState(bg, 0), phase: 'switched', step: 2, weight: 100, stepStartedAt: 0 };
+    const d = evaluate(bg, state, evidenceFor(state, 6 * MIN, { n: 0 }), 6 * MIN);
+    expect(d.decision).toBe('continue');
+    expect(d.summary).toContain('no pair since the switch');
+    expect(d.summary).toContain('baseline.replay');
+    const some = evaluate(bg, state, evidenceFor(state, 6 * MIN), 6 * MIN);
+    expect(some.summary).not.toContain('no pair since the switch');
+  });
+
   it('a failure while watching switches back to blue in one step', () => {
     const state: RolloutState = {
       ...initialState(bg, 0),

@@ -177,6 +177,10 @@ export function evaluate(
     else if (gates.length > 0) pieces.push(`all ${gates.length} gate results pass`);
     if (clock.outcome !== 'pass') pieces.push(clock.reason);
     if (holdResult) pieces.push(holdResult.reason);
+    if (state.weight === 100 && evidence.overall.pairs.n === 0)
+      pieces.push(
+        "no pair since the switch: green serves everything, so pairs come only from the reverse shadow (the experiment's baseline.replay and the candidate's model)",
+      );
     summary = `Continue ${spec.rollout} at ${here}: ${pieces.join('; ')}.`;
   }
 
