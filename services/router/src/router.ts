@@ -42,6 +42,11 @@ export interface RequestTap {
    * event's input and output JSON itself, so the tap need not parse them again.
    */
   tap(event: RequestEvent, opts?: { jsonChecked?: boolean }): boolean;
+  /**
+   * False (the event counted as dropped) when tap() would drop an event now, so the router does
+   * not build it; `createTap`'s admit() fits. Without it every sampled request is built.
+   */
+  admit?(): boolean;
 }
 
 export interface ModelInfo {
@@ -445,9 +450,12 @@ export function createRouter(opts: RouterOptions): Router {
       sendJson(res, 413, { error: 'payload_too_large', limitBytes: maxBodyBytes });
       return;
     }
-    // Sampled up front, so an untapped request does not even buffer its response.
+    // Sampled up front, so an untapped request does not even buffer its response; an event the
+    // tap would drop (Kafka down, buffer full) is not built at all.
     const tapThis =
-      opts.tap !== undefined && (tapSampleRate === 1 || Math.random() < tapSampleRate);
+      opts.tap !== undefined &&
+      (tapSampleRate === 1 || Math.random() < tapSampleRate) &&
+      (opts.tap.admit?.() ?? true);
     const started = performance.now();
     const eventTime = Date.now();
     const text = body.toString('utf8');

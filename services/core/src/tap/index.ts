@@ -58,6 +58,12 @@ export interface TapEventOptions {
 export interface Tap {
   /** Queues the event; false when it was dropped. Never throws, never blocks. */
   tap(event: RequestEvent, opts?: TapEventOptions): boolean;
+  /**
+   * Whether tap() would take an event now. When it would not (buffer full, or closed) the event
+   * is counted as dropped here and false returned, so a caller can skip building it: with Kafka
+   * down, the cost of an event that is only dropped stays off the request path.
+   */
+  admit(): boolean;
   /** Resolves true once everything queued before the call was sent, false at the timeout. */
   flush(timeoutMs?: number): Promise<boolean>;
   /** Delivers what it can within `closeTimeoutMs`, counts the rest as dropped, disconnects. */
@@ -266,16 +272,22 @@ export function createTap(opts: TapOptions): Tap {
     });
   }
 
+  const admit = (): boolean => {
+    if (closed) {
+      drop('closed');
+      return false;
+    }
+    if (queue.length >= maxBuffer) {
+      drop('full');
+      return false;
+    }
+    return true;
+  };
+
   return {
+    admit,
     tap(event, how) {
-      if (closed) {
-        drop('closed');
-        return false;
-      }
-      if (queue.length >= maxBuffer) {
-        drop('full');
-        return false;
-      }
+      if (!admit()) return false;
       let encoded;
       try {
         encoded = encodeRequestEvent(event, {

@@ -105,16 +105,21 @@ describe('createTap', () => {
     expect(accepted.slice(0, 50).every(Boolean)).toBe(true);
     await until('a failed batch', () => tap.stats().failedBatches >= 2);
     expect(tap.stats()).toMatchObject({ queued: 50, sent: 0, dropped: 30 });
+    // A caller that asks first (the router) need not build an event the full buffer would drop;
+    // the drop is counted all the same.
+    expect(tap.admit()).toBe(false);
+    expect(tap.stats()).toMatchObject({ queued: 50, dropped: 31 });
 
     state.down = false;
     expect(await tap.flush(5_000)).toBe(true);
-    expect(tap.stats()).toMatchObject({ queued: 0, sent: 50, dropped: 30 });
+    expect(tap.stats()).toMatchObject({ queued: 0, sent: 50, dropped: 31 });
+    expect(tap.admit()).toBe(true);
     // Order is kept across the outage.
     expect(state.batches.flat().map((m) => m.key)).toEqual(
       Array.from({ length: 50 }, (_, i) => `e-${i}`),
     );
     const metrics = await registry.metrics();
-    expect(metrics).toMatch(/umbra_tap_dropped_total\{topic="t",reason="full",service="test"\} 30/);
+    expect(metrics).toMatch(/umbra_tap_dropped_total\{topic="t",reason="full",service="test"\} 31/);
     expect(metrics).toMatch(/umbra_tap_sent_total\{topic="t",service="test"\} 50/);
     await tap.close();
   });
