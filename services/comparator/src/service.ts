@@ -9,7 +9,7 @@ import { Counter, Gauge, isUmbraError, UmbraError, type Logger, type Registry } 
 import { encodeComparisonReport, type ComparisonReportMessage, type EncodeOptions } from '@umbra/core/avro';
 import { queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import type { BusProducer } from '@umbra/core/kafka';
-import { rollUpPairs, runReport, storeReport } from './reports/index.ts';
+import { liveArms, rollUpPairs, rollUpRequests, runReport, storeReport, withLiveArms } from './reports/index.ts';
 import type { Report } from './reports/types.ts';
 
 export const DEFAULT_REPORTS_TOPIC = 'umbra.reports';
@@ -202,6 +202,18 @@ export function createComparator(deps: ComparatorDeps): Comparator {
         }
       }
       reports = await runReport(deps.ch, { experiment, from, to, segmentKeys });
+      // The live arms of the experiment's model (canary or blue-green preview), when split.
+      const arms = await liveArms(deps.ch, { experiment, from, to });
+      if (arms && deps.rollups !== false) {
+        try {
+          await rollUpRequests(deps.ch, { model: arms.model, segmentKeys, now, ...deps.rollups });
+        } catch (error) {
+          metrics?.failures.inc({ experiment, stage: 'rollup' });
+          log.warn({ experiment, model: arms.model, err: error }, 'request roll-up failed; the live arms report reads raw events');
+          emit('failure', { experiment, stage: 'rollup', error });
+        }
+      }
+      reports = await withLiveArms(deps.ch, reports, { experiment, from, to, segmentKeys, arms });
     } catch (error) {
       // A configured experiment whose replayer has not written a pair yet is not a failure.
       if (!isUmbraError(error, 'NOT_FOUND')) throw new StageError('query', error);

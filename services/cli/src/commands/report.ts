@@ -10,6 +10,7 @@ import {
   renderJson,
   renderTable,
   runReport,
+  withLiveArms,
   storeReport,
   type Report,
 } from '@umbra/comparator';
@@ -158,6 +159,8 @@ export function registerReport(program: Command): void {
             to: args.to,
             segmentKeys,
           });
+          // The live arms of the experiment's model, when its traffic was split in the window.
+          if (!args.candidate) reports = await withLiveArms(ch, reports, { experiment: args.experiment, from: args.from, to: args.to, segmentKeys });
         } catch (err) {
           // Name the candidates there are, so the next try is the right one.
           const candidates = isUmbraError(err, 'NOT_FOUND') ? err.context.candidates : undefined;

@@ -2,6 +2,7 @@ export type { Multiplicity, MetricRow, Report, ReportKind, ReportThresholds } fr
 export { DEFAULT_THRESHOLDS, sampleModFor } from './params.ts';
 export { runCanaryReport, runReport, type PairReportKind, type RunCanaryReportOptions, type RunReportOptions } from './run.ts';
 export { storeReport } from './store.ts';
+export { liveArms, withLiveArms, type LiveArms } from './live.ts';
 export { experimentExists, listExperiments, type ExperimentSummary } from './experiments.ts';
 export { adjustFamilies } from './multiplicity.ts';
 export { METRIC_CATALOGUE, metricSpec, type MetricSpec } from './catalogue.ts';

@@ -1,0 +1,73 @@
+import { loadSql, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
+import { timeParam } from './params.ts';
+import { runCanaryReport } from './run.ts';
+import type { Report } from './types.ts';
+
+/** The pairs of arms a model's live traffic is split into: a canary, or a blue-green preview. */
+const ARM_PAIRS = [
+  ['stable', 'canary'],
+  ['blue', 'green'],
+] as const;
+
+export interface LiveArms {
+  model: string;
+  stableArm: string;
+  canaryArm: string;
+}
+
+/**
+ * The live split of the experiment's baseline model over [from, to), if its traffic had both arms
+ * of a canary (stable/canary) or of a blue-green preview (blue/green); null otherwise.
+ */
+export async function liveArms(ch: ClickHouse, opts: { experiment: string; from: number; to: number }): Promise<LiveArms | null> {
+  const rows = await queryRows<{ model: string; arm: string; requests: number | string }>(ch, loadSql('reports/live_arms.sql'), {
+    experiment: opts.experiment,
+    from: timeParam(opts.from),
+    to: timeParam(opts.to),
+  });
+  const arms = new Set(rows.filter((r) => Number(r.requests) > 0).map((r) => r.arm));
+  const model = rows[0]?.model;
+  if (!model) return null;
+  const pair = ARM_PAIRS.find(([s, c]) => arms.has(s) && arms.has(c));
+  return pair ? { model, stableArm: pair[0], canaryArm: pair[1] } : null;
+}
+
+/**
+ * Adds the canary report (the live arms: error rates, Mann-Whitney on latency) to the pair
+ * reports of an experiment when its baseline model's traffic was split over the window. With one
+ * candidate (besides the A/A noise run) the live metrics join that candidate's report: it is the
+ * one taking the traffic. With several, which one is live is not recorded, so the live arms are
+ * a report of their own, named after the model and arm.
+ */
+export async function withLiveArms(
+  ch: ClickHouse,
+  reports: Report[],
+  opts: {
+    experiment: string;
+    from: number;
+    to: number;
+    segmentKeys: readonly string[];
+    useRollups?: boolean;
+    /** From liveArms(), when the caller looked already (to roll the model's requests up first). */
+    arms?: LiveArms | null;
+  },
+): Promise<Report[]> {
+  const arms = opts.arms === undefined ? await liveArms(ch, opts) : opts.arms;
+  if (arms === null) return reports;
+  const candidates = reports.filter((r) => r.role === 'candidate');
+  const only = candidates.length === 1 ? candidates[0] : undefined;
+  const live = await runCanaryReport(ch, {
+    experiment: opts.experiment,
+    candidate: only?.candidate ?? `${arms.model} (${arms.canaryArm} arm)`,
+    model: arms.model,
+    stableArm: arms.stableArm,
+    canaryArm: arms.canaryArm,
+    from: opts.from,
+    to: opts.to,
+    segmentKeys: opts.segmentKeys,
+    ...(opts.useRollups === undefined ? {} : { useRollups: opts.useRollups }),
+    ...(only ? { runId: only.runId } : {}),
+  });
+  if (!only) return [...reports, live];
+  return reports.map((r) => (r === only ? { ...r, metrics: [...r.metrics, ...live.metrics] } : r));
+}
