@@ -15,6 +15,7 @@ import { seedReportPairs } from '../../../test/integration/report-fixtures.ts';
 // Brings the type of inject('kafkaBrokers') (declared by the global setup) into this package's typecheck.
 import type {} from '../../../test/global-setup.ts';
 import { runReport } from './reports/index.ts';
+import { seedLiveSplit } from './reports/live-fixture.ts';
 import { createComparator, discoverSegmentKeys, type RunResult } from './service.ts';
 
 const EXPERIMENT = 'comparator-it';
@@ -253,5 +254,40 @@ describe('comparator service', () => {
       expect(rate(report)?.n).toBe(rate(rawReport)?.n);
       expect(rate(report)?.value).toBeCloseTo(rate(rawReport)?.value ?? NaN, 12);
     }
+  });
+
+  it("adds the live arms when the experiment's model traffic was split, and rolls its requests up", async () => {
+    const experiment = 'comparator-live';
+    // Two hours back, so the hour is sealed and rolled.
+    const t0 = Math.floor((NOW - 2 * 3_600_000) / 3_600_000) * 3_600_000;
+    await seedLiveSplit(ch, t0, experiment, 'live-model', ['stable', 'canary']);
+    const comparator = createComparator({
+      ch,
+      logger: silentLogger(),
+      experiments: [experiment],
+      intervalMs: 60_000,
+      windowMs: 3 * 3_600_000,
+      segmentKeys: ['region'],
+      now: () => NOW,
+    });
+    const reports = await comparator.runOnce(experiment);
+    await comparator.stop();
+    // One candidate: the live arms join its report, and are stored with it.
+    expect(reports.map((r) => r.candidate)).toEqual(['fraud-v2']);
+    const [diff] = await queryRows<{ n: number; value: number; method: string }>(
+      ch,
+      `SELECT n, value, method FROM comparison_reports
+       WHERE experiment = {e:String} AND run_id = {run:String} AND report = 'canary' AND metric = 'error_rate_diff' AND segment_key = ''`,
+      { e: experiment, run: reports[0]!.runId },
+    );
+    expect(Number(diff?.n)).toBe(600);
+    expect(diff?.value).toBeCloseTo(0.09, 10);
+    const [mw] = reports[0]!.metrics.filter((m) => m.report === 'canary' && m.metric === 'latency_mann_whitney' && m.segment_key === '');
+    expect(mw?.method).toBe('mann-whitney-asymptotic-histogram');
+    const [ledger] = await queryRows<{ requests: number }>(
+      ch,
+      `SELECT sum(requests) AS requests FROM request_rollup_hours FINAL WHERE model_name = 'live-model' AND span_hours = 1`,
+    );
+    expect(Number(ledger?.requests)).toBe(600);
   });
 });

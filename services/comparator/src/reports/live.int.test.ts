@@ -4,9 +4,8 @@
  * report's metrics join the candidate's report; without a split nothing is added.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestEvent } from '@umbra/core';
-import { createClickHouse, insertRows, migrate, requestEventToRow, shadowPairToRow, type ClickHouse } from '@umbra/core/clickhouse';
-import { samplePair } from '../../../core/src/clickhouse/test-fixtures.ts';
+import { createClickHouse, migrate, type ClickHouse } from '@umbra/core/clickhouse';
+import { seedLiveSplit } from './live-fixture.ts';
 import { liveArms, withLiveArms } from './live.ts';
 import { runReport } from './run.ts';
 
@@ -14,43 +13,12 @@ const T0 = Date.UTC(2030, 0, 2, 0, 0, 0);
 const WINDOW = { from: T0, to: T0 + 3_600_000 };
 let ch: ClickHouse;
 
-function event(i: number, model: string, arm: RequestEvent['arm'], failed: boolean, latencyMs: number): RequestEvent {
-  return {
-    eventId: `${model}-${arm}-${i}`,
-    eventTime: T0 + i * 1000,
-    model: { name: model, version: arm === 'stable' || arm === 'blue' ? 'v1' : 'v2' },
-    arm,
-    input: '{"x":1}',
-    output: failed ? null : '{"label":"ok"}',
-    latencyMs,
-    status: failed ? 'error' : 'ok',
-    errorMessage: failed ? 'HTTP 500' : null,
-    attributes: { region: i % 2 ? 'eu' : 'us' },
-    traceId: null,
-  };
-}
-
-async function seed(experiment: string, model: string, arms: [RequestEvent['arm'], RequestEvent['arm']] | null): Promise<void> {
-  const pairs = Array.from({ length: 200 }, (_, i) =>
-    shadowPairToRow(samplePair({ experiment, eventId: `${experiment}-${i}`, eventTime: T0 + i * 1000, baselineModel: model, agree: true, candidateOutput: '{"label":"ok"}', candidateLabel: 'ok', diffPaths: [] })),
-  );
-  await insertRows(ch, 'shadow_pairs', pairs);
-  if (!arms) return;
-  const [stable, canary] = arms;
-  // The canary arm fails 10 % of its requests and answers slower; the stable arm 1 %.
-  const events = [
-    ...Array.from({ length: 400 }, (_, i) => event(i, model, stable, i % 100 === 0, 10 + (i % 7))),
-    ...Array.from({ length: 200 }, (_, i) => event(i, model, canary, i % 10 === 0, 14 + (i % 7))),
-  ];
-  await insertRows(ch, 'request_events', events.map((e) => requestEventToRow(e, T0 + 3_000_000)));
-}
-
 beforeAll(async () => {
   ch = await createClickHouse({ dataDir: ':memory:' });
   await migrate(ch);
-  await seed('exp-canary', 'scorer', ['stable', 'canary']);
-  await seed('exp-preview', 'ranker', ['blue', 'green']);
-  await seed('exp-shadow', 'parser', null);
+  await seedLiveSplit(ch, T0, 'exp-canary', 'scorer', ['stable', 'canary']);
+  await seedLiveSplit(ch, T0, 'exp-preview', 'ranker', ['blue', 'green']);
+  await seedLiveSplit(ch, T0, 'exp-shadow', 'parser', null);
 });
 
 afterAll(async () => {
