@@ -2,12 +2,14 @@
 -- of that model's live traffic in request_events over the same window, with request counts: the
 -- canary report compares two of them (stable/canary, or blue/green during a blue-green preview).
 -- request_events are per model, not per experiment.
+-- One pair names the model: LIMIT 1 stops at the first one instead of scanning the window.
 WITH (
-    SELECT any(baseline_model)
+    SELECT baseline_model
     FROM shadow_pairs
     WHERE experiment = {experiment:String}
       AND served = 'baseline'
       AND event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
+    LIMIT 1
 ) AS served_model
 SELECT served_model AS model, arm, count() AS requests
 FROM request_events

@@ -3,7 +3,7 @@
  * candidate takes part of the live traffic, the unpaired arms (sql/promoter/canary.sql), mapped to
  * the domain's Evidence records. Counts are cumulative since the current step started.
  */
-import { UmbraError } from '@umbra/core';
+import { LIVE_SPLITS, UmbraError, type LiveSplit } from '@umbra/core';
 import { loadSql, queryRows, toDateTime64, type ClickHouse } from '@umbra/core/clickhouse';
 import { evidenceNeeds, type RolloutSpec } from './domain/spec.ts';
 import type {
@@ -15,20 +15,14 @@ import type {
 } from './domain/types.ts';
 
 /** Which request_events arms are compared while a candidate takes part of the live traffic. */
-export interface ArmNames {
-  stable: string;
-  canary: string;
-}
+export type ArmNames = LiveSplit;
 
 export interface EvidenceOptions {
   /** Default stable/canary for canary rollouts, blue/green for blue-green previews. */
   arms?: { canary?: ArmNames; blueGreen?: ArmNames };
 }
 
-export const DEFAULT_ARMS = Object.freeze({
-  canary: Object.freeze({ stable: 'stable', canary: 'canary' }),
-  blueGreen: Object.freeze({ stable: 'blue', canary: 'green' }),
-});
+export const DEFAULT_ARMS = LIVE_SPLITS;
 
 /** The quantiles the SQL files carry reference latencies for. */
 const EXCEEDANCE_QUANTILES = [0.5, 0.95, 0.99];

@@ -1,13 +1,8 @@
+import { LIVE_SPLITS } from '@umbra/core';
 import { loadSql, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { timeParam } from './params.ts';
 import { runCanaryReport } from './run.ts';
 import type { Report } from './types.ts';
-
-/** The pairs of arms a model's live traffic is split into: a canary, or a blue-green preview. */
-const ARM_PAIRS = [
-  ['stable', 'canary'],
-  ['blue', 'green'],
-] as const;
 
 export interface LiveArms {
   model: string;
@@ -28,8 +23,8 @@ export async function liveArms(ch: ClickHouse, opts: { experiment: string; from:
   const arms = new Set(rows.filter((r) => Number(r.requests) > 0).map((r) => r.arm));
   const model = rows[0]?.model;
   if (!model) return null;
-  const pair = ARM_PAIRS.find(([s, c]) => arms.has(s) && arms.has(c));
-  return pair ? { model, stableArm: pair[0], canaryArm: pair[1] } : null;
+  const split = [LIVE_SPLITS.canary, LIVE_SPLITS.blueGreen].find((a) => arms.has(a.stable) && arms.has(a.canary));
+  return split ? { model, stableArm: split.stable, canaryArm: split.canary } : null;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { UmbraError } from '@umbra/core';
+import { LIVE_SPLITS, UmbraError } from '@umbra/core';
 import { loadSql, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { experimentExists } from './experiments.ts';
 import { adjustFamilies } from './multiplicity.ts';
@@ -207,8 +207,8 @@ export interface RunCanaryReportOptions {
 export async function runCanaryReport(ch: ClickHouse, opts: RunCanaryReportOptions): Promise<Report> {
   checkName('experiment', opts.experiment);
   checkName('model', opts.model);
-  const stableArm = opts.stableArm ?? 'stable';
-  const canaryArm = opts.canaryArm ?? 'canary';
+  const stableArm = opts.stableArm ?? LIVE_SPLITS.canary.stable;
+  const canaryArm = opts.canaryArm ?? LIVE_SPLITS.canary.canary;
   checkName('stableArm', stableArm);
   checkName('canaryArm', canaryArm);
   if (stableArm === canaryArm) throw new UmbraError('BAD_ARGUMENT', `stable and canary arm are both ${JSON.stringify(stableArm)}`);

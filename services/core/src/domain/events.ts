@@ -5,6 +5,18 @@
 export const ARMS = ['stable', 'canary', 'blue', 'green'] as const;
 export type Arm = (typeof ARMS)[number];
 
+/** The two arms a model's live traffic is split into, for comparing them. */
+export interface LiveSplit {
+  stable: string;
+  canary: string;
+}
+
+/** A canary splits stable/canary; a blue-green preview blue/green. */
+export const LIVE_SPLITS: Readonly<{ canary: Readonly<LiveSplit>; blueGreen: Readonly<LiveSplit> }> = Object.freeze({
+  canary: Object.freeze({ stable: 'stable', canary: 'canary' }),
+  blueGreen: Object.freeze({ stable: 'blue', canary: 'green' }),
+});
+
 export const EVENT_STATUSES = ['ok', 'error'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 

@@ -114,7 +114,7 @@ export function evaluate(
   const reasons: GateResult[] = [...gates, clock];
   if (stale) reasons.push(staleResult(evidence, state));
   // Leaving shadow means taking live traffic: not while another rollout of the model has it.
-  const held = state.weight === 0 && evidence.liveTrafficHeldBy !== undefined ? evidence.liveTrafficHeldBy : null;
+  const held = state.weight === 0 ? (evidence.liveTrafficHeldBy ?? null) : null;
   const holdResult = held ? liveTrafficResult(held, state, now) : null;
   if (holdResult) reasons.push(holdResult);
 
@@ -324,21 +324,43 @@ function nextStage(
     : { phase: 'done', step: plan.length, weight: 100 };
 }
 
+/**
+ * A stage condition that is not a statistical gate (the clock, the evidence window, live traffic)
+ * as a result beside the gates: no interval, no p-value, no sample.
+ */
+function conditionResult(
+  r: Pick<GateResult, 'gate' | 'metric' | 'value' | 'threshold' | 'op' | 'outcome' | 'method' | 'query' | 'window' | 'reason'>,
+): GateResult {
+  // Fields in the order of every GateResult, so a decision serialises the same way as before.
+  return {
+    gate: r.gate,
+    metric: r.metric,
+    segment: null,
+    value: r.value,
+    lower: null,
+    upper: null,
+    pValue: null,
+    n: 0,
+    threshold: r.threshold,
+    op: r.op,
+    outcome: r.outcome,
+    method: r.method,
+    query: r.query,
+    window: r.window,
+    reason: r.reason,
+  };
+}
+
 function clockResult(stage: Stage, state: RolloutState, now: number, elapsed: number): GateResult {
   const ok = elapsed >= stage.minDuration;
   const reason =
     stage.minDuration === 0
       ? `${stage.clock}: no minimum time`
       : `${stage.clock}: ${formatDuration(Math.max(0, elapsed))} of ${formatDuration(stage.minDuration)}`;
-  return {
+  return conditionResult({
     gate: 'bake-time',
     metric: 'elapsed_ms',
-    segment: null,
     value: elapsed,
-    lower: null,
-    upper: null,
-    pValue: null,
-    n: 0,
     threshold: stage.minDuration,
     op: '>=',
     outcome: ok ? 'pass' : 'inconclusive',
@@ -346,20 +368,15 @@ function clockResult(stage: Stage, state: RolloutState, now: number, elapsed: nu
     query: 'now − state.stepStartedAt',
     window: { from: state.stepStartedAt, to: now },
     reason,
-  };
+  });
 }
 
 function staleResult(evidence: EvidenceSet, state: RolloutState): GateResult {
   const w = evidence.overall.window;
-  return {
+  return conditionResult({
     gate: 'evidence-window',
     metric: 'window_from',
-    segment: null,
     value: w.from,
-    lower: null,
-    upper: null,
-    pValue: null,
-    n: 0,
     threshold: state.stepStartedAt,
     op: '>=',
     outcome: 'inconclusive',
@@ -367,19 +384,14 @@ function staleResult(evidence: EvidenceSet, state: RolloutState): GateResult {
     query: 'evidence.overall.window.from',
     window: { from: w.from, to: w.to },
     reason: `inconclusive: the evidence starts ${formatDuration(state.stepStartedAt - w.from)} before this stage started, so it mixes in the previous stage`,
-  };
+  });
 }
 
 function liveTrafficResult(held: LiveTrafficHolder, state: RolloutState, now: number): GateResult {
-  return {
+  return conditionResult({
     gate: 'live-traffic',
     metric: 'rollouts_with_live_traffic',
-    segment: null,
     value: 1,
-    lower: null,
-    upper: null,
-    pValue: null,
-    n: 0,
     threshold: 0,
     op: '<=',
     outcome: 'inconclusive',
@@ -387,7 +399,7 @@ function liveTrafficResult(held: LiveTrafficHolder, state: RolloutState, now: nu
     query: `active rollouts of model ${held.model} with weight > 0`,
     window: { from: state.stepStartedAt, to: now },
     reason: `waiting for live traffic: rollout ${held.rollout} (${held.candidate}) has ${held.weight} % of model ${held.model} at ${describe(held.phase, held.weight)}; two live rollouts of one model would read each other's arms`,
-  };
+  });
 }
 
 function describe(phase: Phase, weight: number): string {
