@@ -1,8 +1,10 @@
--- Agreement report: one candidate against the baseline on the same events, overall
--- (segment_key '') and per segment (every key in {segment_keys} x every value it takes; a pair
--- without the key counts only overall). Reads deduplicated pairs (FINAL) in [from, to).
+-- Agreement report: each candidate in {candidates} against the baseline on the same events,
+-- overall (segment_key '') and per segment (every key in {segment_keys} x every value it takes; a
+-- pair without the key counts only overall). Reads deduplicated pairs (FINAL) in [from, to).
+-- One statement for all candidates: planning this statement costs more than running it on
+-- rolled-up data, so it is planned once per report, not once per candidate.
 --
--- Rows are MetricRows: report, metric, segment_key, segment_value, value, n, lower, upper,
+-- Rows are the candidate's name, then MetricRows: report, metric, segment_key, segment_value, value, n, lower, upper,
 -- p_value, p_adjusted (NULL here: the comparator adjusts across segments), method, details (JSON).
 -- The overall segment always has its scalar metrics (n = 0, NULL values on an empty window);
 -- a segment has a metric only where n > 0.
@@ -22,7 +24,8 @@
 --                      normal 95 % interval (sample sd)
 --   rmse               √mean (c − b)²; the normal interval of the mean square, square-rooted
 --   abs_diff_p99       quantileExactInclusive(0.99) of |c − b| (numpy 'linear'); on the
---                      deterministic sample cityHash64(event_id) % {sample_mod} = 0
+--                      deterministic sample cityHash64(event_id) % sample_mod = 0, each
+--                      candidate's sample_mod at its place in {sample_mods}
 --   abs_diff_max       max |c − b|
 --   within_tolerance   share within the replayer's atol + rtol·|b|; Wilson 95 %
 --   slope              OLS slope of c on b (1 = no systematic scaling); normal 95 % interval
@@ -45,6 +48,9 @@
 -- rollup_pairs.sql) instead of exact quantiles of the hash sample.
 WITH
     1.959963984540054 AS z,
+    -- the hash-sample modulus of a candidate (1 for one not in {candidates}: an A/A run's rows
+    -- feed the other candidates' noise states, never their sampled quantiles)
+    c -> greatest({sample_mods:Array(UInt64)}[indexOf({candidates:Array(String)}, c)], 1) AS sample_mod_of,
     -- (metric, k, n, method, details) -> row with the Wilson score interval of k/n
     r -> (
         r.1,
@@ -80,6 +86,7 @@ WITH
         * (dd_value(keys[arrayFirstIndex(c -> c > ceil(q * (n - 1)), cum)])
            - dd_value(keys[arrayFirstIndex(c -> c > floor(q * (n - 1)), cum)])) AS dd_quantile
 SELECT
+    target                                        AS candidate,
     'agreement'                                   AS report,
     m.1                                           AS metric,
     segment_key,
@@ -117,9 +124,11 @@ FROM
     (
         -- Two levels: the scan aggregates once per candidate, role and combination of segment
         -- values (partial states, as pair_rollups stores them), then each segment merges the
-        -- combinations it covers, so no row is aggregated once per segment key. The candidate's
-        -- states come from its own rows, the A/A ones from the rows of role 'noise'.
+        -- combinations it covers, so no row is aggregated once per segment key. A target
+        -- candidate's states come from its own rows, the A/A ones from the rows of role 'noise'
+        -- (which go to every target).
         SELECT
+            target,
             seg.1                                                         AS segment_key,
             seg.2                                                         AS segment_value,
             countIfMergeIf(compared_s, is_cand)                           AS compared,
@@ -158,7 +167,8 @@ FROM
         FROM
         (
             SELECT
-                candidate = {candidate:String}                            AS is_cand,
+                target,
+                candidate = target                                        AS is_cand,
                 role = 'noise'                                            AS is_noise,
                 *
             FROM
@@ -218,7 +228,7 @@ FROM
                         cv - bv                                               AS d,
                         abs(d)                                                AS ad,
                         ok AND isFinite(bv) AND isFinite(cv)                  AS num,
-                        cityHash64(event_id) % {sample_mod:UInt64} = 0        AS sampled,
+                        cityHash64(event_id) % sample_mod_of(candidate) = 0   AS sampled,
                         within_tolerance,
                         topk_overlap,
                         rbo,
@@ -226,7 +236,7 @@ FROM
                         arrayDistinct(diff_paths)                             AS dpaths
                     FROM shadow_pairs FINAL
                     WHERE experiment = {experiment:String}
-                      AND (candidate = {candidate:String} OR role = 'noise')
+                      AND (candidate IN {candidates:Array(String)} OR role = 'noise')
                       -- [from, to) without the rolled hours [roll_from, roll_to)
                       AND ((event_time >= {from:DateTime64(3)} AND event_time < {roll_from:DateTime64(3)})
                         OR (event_time >= {roll_to:DateTime64(3)} AND event_time < {to:DateTime64(3)}))
@@ -245,16 +255,18 @@ FROM
                     n_rbo_s, rbo_mean_s, rbo_sd_s, n_jaccard_s, jaccard_mean_s, jaccard_sd_s, paths_s
                 FROM pair_rollups
                 WHERE experiment = {experiment:String}
-                  AND (candidate = {candidate:String} OR role = 'noise')
+                  AND (candidate IN {candidates:Array(String)} OR role = 'noise')
                   AND hour >= {roll_from:DateTime64(3)} AND hour < {roll_to:DateTime64(3)}
                   -- the spans (hours or whole days) and versions the ledger names, from the comparator
                   AND has(arrayZip({roll_spans:Array(UInt8)}, {roll_hours:Array(DateTime('UTC'))}, {roll_versions:Array(UInt64)}), (span_hours, hour, version))
             )
+            ARRAY JOIN if(role = 'noise', {candidates:Array(String)}, [candidate]) AS target
         )
         ARRAY JOIN arrayConcat([('', '')], segments) AS seg
-        GROUP BY segment_key, segment_value
+        GROUP BY target, segment_key, segment_value
     ) AS agg
-    FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+    FULL OUTER JOIN (SELECT arrayJoin({candidates:Array(String)}) AS target, '' AS segment_key, '' AS segment_value) AS overall
+        USING (target, segment_key, segment_value)
 )
 ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
     arrayMap(wilson_row, [
@@ -278,7 +290,7 @@ ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
             'quantile-log-histogram', '{"relative_accuracy":0.005}'),
            ('abs_diff_p99', if(n_num_sampled = 0, NULL, ad_p99), toUInt64(n_num_sampled), NULL, NULL, NULL,
             'quantile-exact-inclusive',
-            toJSONString(CAST(({sample_mod:UInt64}, n_num), 'Tuple(sample_mod UInt64, n_total UInt64)')))),
+            toJSONString(CAST((sample_mod_of(target), n_num), 'Tuple(sample_mod UInt64, n_total UInt64)')))),
         ('abs_diff_max', if(n_num = 0, NULL, ad_max), toUInt64(n_num), NULL, NULL, NULL, 'max', '{}'),
         ('slope', slope, toUInt64(n_num), slope - z * slope_se, slope + z * slope_se, NULL, 'ols-normal-95',
          toJSONString(CAST((if(slope IS NULL, NULL, mean_c - slope * mean_b), slope_se), 'Tuple(intercept Nullable(Float64), stderr Nullable(Float64))')))
@@ -314,4 +326,4 @@ ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
         ), 'Tuple(path String, count UInt64, noise_count UInt64, noise_n UInt64, noise_rate Nullable(Float64), rel_diff Nullable(Float64), abs_diff Nullable(Float64), counts Nullable(Bool))'))
     ), all_paths, path_counts, noise_counts))
 )) AS m
-ORDER BY metric, segment_key, segment_value, details
+ORDER BY candidate, metric, segment_key, segment_value, details

@@ -1,4 +1,5 @@
--- Drift report for one candidate's pairs, overall (segment_key '') and per segment:
+-- Drift report for the pairs of each candidate in {candidates}, overall (segment_key '') and per
+-- segment; one statement for all candidates, as agreement.sql, rows start with the candidate:
 --   output_value         candidate_value vs baseline_value on the same compared pairs in [from, to)
 --   output_label         candidate_label vs baseline_label shares, same pairs (categorical)
 --   baseline_value       baseline_value in [from, to) vs the reference window [ref_from, ref_to)
@@ -9,11 +10,11 @@
 -- An event in both windows counts on both sides. Every value must be in memory, so all features
 -- use a deterministic sample by cityHash64(event_id); n is the current sample size, details carry
 -- n_ref, n_cur and how the sample was drawn:
---   {hist} = 0 (raw pairs only): cityHash64(event_id) % {sample_mod} = 0 (1 = every pair);
---             details.sample_mod.
+--   {hist} = 0 (raw pairs only): cityHash64(event_id) % sample_mod = 0 (1 = every pair; each
+--             candidate's sample_mod at its place in {sample_mods}); details.sample_mod.
 --   {hist} = 1 (roll-ups read; the comparator sets it when a window has rolled hours and no
 --             {drift_attribute} is asked for, the stored samples holding no attributes): per
---             window, its {drift_k} pairs with the smallest hash ("bottom-k"), drawn from the
+--             window and candidate, its {drift_k} pairs with the smallest hash ("bottom-k"), drawn from the
 --             bottom-1024 arrays pair_rollups.drift_sample keeps per span and combination of
 --             segment values, and the same arrays computed from raw pairs for the rest of the
 --             window; details.sample = 'bottom-k-hash', details.sample_k. Where a stored group
@@ -49,10 +50,11 @@ WITH
     -- the roll-up stores them. Each holds the (up to) 1024 pairs with the smallest
     -- cityHash64(event_id) of its group.
     samples AS (
-        SELECT segments, in_cur, in_ref, s AS sample
+        SELECT candidate, segments, in_cur, in_ref, s AS sample
         FROM
         (
             SELECT
+                candidate,
                 arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
                 toStartOfHour(event_time)                                                       AS hour,
                 event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}
@@ -64,14 +66,15 @@ WITH
             FROM shadow_pairs FINAL
             WHERE {hist:UInt8} = 1
               AND experiment = {experiment:String}
-              AND candidate = {candidate:String}
+              AND candidate IN {candidates:Array(String)}
               AND ((event_time >= {from:DateTime64(3)} AND event_time < {roll_from:DateTime64(3)})
                 OR (event_time >= {roll_to:DateTime64(3)} AND event_time < {to:DateTime64(3)})
                 OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_roll_from:DateTime64(3)})
                 OR (event_time >= {ref_roll_to:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
-            GROUP BY segments, hour, in_cur, in_ref
+            GROUP BY candidate, segments, hour, in_cur, in_ref
             UNION ALL
             SELECT
+                candidate,
                 arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), segments)           AS segments,
                 hour,
                 has(arrayZip({roll_spans:Array(UInt8)}, {roll_hours:Array(DateTime('UTC'))}, {roll_versions:Array(UInt64)}), (span_hours, hour, version)) AS in_cur,
@@ -80,7 +83,7 @@ WITH
             FROM pair_rollups
             WHERE {hist:UInt8} = 1
               AND experiment = {experiment:String}
-              AND candidate = {candidate:String}
+              AND candidate IN {candidates:Array(String)}
               AND ((hour >= {roll_from:DateTime64(3)} AND hour < {roll_to:DateTime64(3)})
                 OR (hour >= {ref_roll_from:DateTime64(3)} AND hour < {ref_roll_to:DateTime64(3)}))
               AND (in_cur OR in_ref)
@@ -89,19 +92,26 @@ WITH
     -- A window's sample: its pairs with hash <= t, t = the {drift_k}-th smallest hash in the window,
     -- or less where a group kept only its 1024 smallest (then t = the largest hash it kept, so
     -- every pair at or below t is in the samples): the same pairs the raw path picks.
-    -- Both cuts in one scalar subquery: each reference to samples plans and runs it again.
+    -- Every candidate's two cuts in one scalar subquery (candidates, current cuts, reference
+    -- cuts): each reference to samples plans and runs it again.
     (
-        SELECT (
+        SELECT (groupArray(candidate), groupArray(cut.1), groupArray(cut.2))
+        FROM
+        (
+        SELECT candidate, (
             least(
                 ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_cur))), {drift_k:UInt64}), 18446744073709551615),
                 ifNull(minOrNullIf(sample[-1].1, in_cur AND length(sample) = 1024), 18446744073709551615)),
             least(
                 ifNull(arrayElementOrNull(arraySort(arrayFlatten(groupArrayIf(arrayMap(e -> e.1, sample), in_ref))), {drift_k:UInt64}), 18446744073709551615),
-                ifNull(minOrNullIf(sample[-1].1, in_ref AND length(sample) = 1024), 18446744073709551615)))
+                ifNull(minOrNullIf(sample[-1].1, in_ref AND length(sample) = 1024), 18446744073709551615))) AS cut
         FROM samples
+        GROUP BY candidate
+        )
     ) AS cuts,
-    cuts.1 AS t_cur,
-    cuts.2 AS t_ref,
+    c -> cuts.2[indexOf(cuts.1, c)] AS t_cur_of,
+    c -> cuts.3[indexOf(cuts.1, c)] AS t_ref_of,
+    c -> greatest({sample_mods:Array(UInt64)}[indexOf({candidates:Array(String)}, c)], 1) AS sample_mod_of,
     if({drift_attribute:String} = '', '', concat('attribute:', {drift_attribute:String})) AS attribute_feature,
     CAST([], 'Array(Float64)')                                      AS no_values,
     CAST(([], []), 'Tuple(Array(String), Array(UInt64))')           AS no_categories,
@@ -118,6 +128,7 @@ WITH
         1 - sqrt(2 * pi()) / z * arraySum(arrayMap(k -> exp(-pow(2 * k - 1, 2) * pi() * pi() / (8 * z * z)), range(1, 8))),
         2 * arraySum(arrayMap(k -> pow(-1, k - 1) * exp(-2 * k * k * z * z), range(1, 21))))) AS kolmogorov_sf
 SELECT
+    candidate,
     'drift'                                       AS report,
     m.1                                           AS metric,
     segment_key,
@@ -133,7 +144,7 @@ SELECT
            ',"reference":', if(feature IN ('output_value', 'output_label'), '"baseline"', '"reference_window"'),
            ',"n_ref":', toString(n_ref), ',"n_cur":', toString(n_cur),
            if({hist:UInt8}, concat(',"sample":"bottom-k-hash","sample_k":', toString({drift_k:UInt64})),
-              concat(',"sample_mod":', toString({sample_mod:UInt64}))), m.5, '}') AS details
+              concat(',"sample_mod":', toString(sample_mod_of(candidate)))), m.5, '}') AS details
 FROM
 (
 -- only what the rows need leaves this level: the samples and sorted arrays stay behind instead
@@ -142,7 +153,7 @@ FROM
 -- used in the same level is expanded into a copy of its whole expression, and planning the copies
 -- of copies cost more than computing them (hundreds of ms per statement).
 SELECT
-    segment_key, segment_value, feature, categorical, n_ref, n_cur, edges, ref_counts, cur_counts, categories,
+    candidate, segment_key, segment_value, feature, categorical, n_ref, n_cur, edges, ref_counts, cur_counts, categories,
     ks_d, w1, ks_possible, ks_exact, ks_p_exact, ref_std,
     if(n_ref = 0 OR n_cur = 0, NULL, psi_of(ref_counts, cur_counts, n_ref, n_cur))  AS psi,
     if(n_ref = 0 OR n_cur = 0, NULL, js_of(ref_counts, cur_counts, n_ref, n_cur))   AS js,
@@ -200,6 +211,7 @@ FROM
             FROM
             (
                 SELECT
+                    candidate,
                     segment_key,
                     segment_value,
                     f.1                                                                       AS feature,
@@ -213,6 +225,7 @@ FROM
                 FROM
                 (
                     SELECT
+                        candidate,
                         seg.1                                                                 AS segment_key,
                         seg.2                                                                 AS segment_value,
                         groupArrayIf(bv, in_cur AND ok AND isFinite(bv) AND isFinite(cv))     AS output_ref,
@@ -231,6 +244,7 @@ FROM
                     (
                         -- {hist} = 0: the raw pairs of the sample cityHash64(event_id) % {sample_mod} = 0
                         SELECT
+                            candidate,
                             arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
                             event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)}              AS in_cur,
                             event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}      AS in_ref,
@@ -246,16 +260,17 @@ FROM
                         FROM shadow_pairs FINAL
                         WHERE {hist:UInt8} = 0
                           AND experiment = {experiment:String}
-                          AND candidate = {candidate:String}
+                          AND candidate IN {candidates:Array(String)}
                           AND ((event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)})
                             OR (event_time >= {ref_from:DateTime64(3)} AND event_time < {ref_to:DateTime64(3)}))
-                          AND cityHash64(event_id) % {sample_mod:UInt64} = 0
+                          AND cityHash64(event_id) % sample_mod_of(candidate) = 0
                         UNION ALL
                         -- {hist} = 1: per window, the pairs whose hash is at most that window's cut
                         SELECT
+                            candidate,
                             segments,
-                            in_cur AND e.1 <= t_cur                                    AS in_cur,
-                            in_ref AND e.1 <= t_ref                                    AS in_ref,
+                            in_cur AND e.1 <= t_cur_of(candidate)                      AS in_cur,
+                            in_ref AND e.1 <= t_ref_of(candidate)                      AS in_ref,
                             e.2                                                        AS b_ok,
                             e.3                                                        AS ok,
                             e.4                                                        AS bv,
@@ -267,12 +282,13 @@ FROM
                             false                                                      AS has_attr
                         FROM samples
                         ARRAY JOIN sample AS e
-                        WHERE (in_cur AND e.1 <= t_cur) OR (in_ref AND e.1 <= t_ref)
+                        WHERE (in_cur AND e.1 <= t_cur_of(candidate)) OR (in_ref AND e.1 <= t_ref_of(candidate))
                     )
                     ARRAY JOIN arrayConcat([('', '')], segments) AS seg
-                    GROUP BY segment_key, segment_value
+                    GROUP BY candidate, segment_key, segment_value
                 ) AS agg
-                FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+                FULL OUTER JOIN (SELECT arrayJoin({candidates:Array(String)}) AS candidate, '' AS segment_key, '' AS segment_value) AS overall
+                    USING (candidate, segment_key, segment_value)
                 ARRAY JOIN arrayFilter(t -> t.1 != '', [
                     ('output_value', false, output_ref, output_cur, no_categories, no_categories),
                     ('output_label', true, no_values, no_values, output_label_ref, output_label_cur),
@@ -303,7 +319,7 @@ ARRAY JOIN arrayFilter(r -> segment_key = '' OR n_cur > 0, if(categorical,
         ('wasserstein_normed', if(w1 IS NULL, NULL, w1 / greatest(ref_std, 0.001)), NULL, 'wasserstein-normed',
          concat(',"w1":', coalesce(toJSONString(w1), 'null'), ',"ref_std":', coalesce(toJSONString(ref_std), 'null'), ',"std_floor":0.001'))
     ])) AS m
-ORDER BY metric, segment_key, segment_value, details
+ORDER BY candidate, metric, segment_key, segment_value, details
 -- The planner would merge every level's expressions into one, and short-circuit if() would then
 -- evaluate ks_d's array expressions a second time inside the branch of ks_p_asymp (and so on for
 -- every if() around a statistic): measured 1.5 s instead of 0.6 s per candidate at 20 000 samples.

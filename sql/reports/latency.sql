@@ -1,5 +1,6 @@
--- Latency and failure report for one candidate's pairs in [from, to), overall (segment_key '')
--- and per segment. Reads deduplicated pairs (FINAL).
+-- Latency and failure report for the pairs of each candidate in {candidates} in [from, to),
+-- overall (segment_key '') and per segment. Reads deduplicated pairs (FINAL). One statement for
+-- all candidates, as agreement.sql; rows start with the candidate's name.
 --
 -- Metrics:
 --   error_rate, timeout_rate, baseline_error_rate
@@ -10,7 +11,8 @@
 --   latency_pXX_diff      the same quantile of the paired difference candidate − baseline
 --   latency_pXX_ratio     latency_pXX_candidate / latency_pXX_baseline
 -- Quantiles hold every value in memory: they use the deterministic sample
--- cityHash64(event_id) % {sample_mod} = 0 (1 = every pair); n is the sample size and
+-- cityHash64(event_id) % sample_mod = 0 (1 = every pair; each candidate's sample_mod at its
+-- place in {sample_mods}); n is the sample size and
 -- details.n_total the pairs it was drawn from. No interval is given for quantiles: a
 -- distribution-free one needs order statistics at ranks that depend on each segment's n, which
 -- quantilesExactInclusive (constant levels) cannot take; n says how much evidence there is.
@@ -22,6 +24,7 @@
 -- ok pair, details.relative_accuracy; see rollup_pairs.sql).
 WITH
     1.959963984540054 AS z,
+    c -> greatest({sample_mods:Array(UInt64)}[indexOf({candidates:Array(String)}, c)], 1) AS sample_mod_of,
     -- (metric, k, n) -> row with the Wilson score interval of k/n
     r -> (
         r.1,
@@ -46,6 +49,7 @@ WITH
         * (dd_value(keys[arrayFirstIndex(c -> c > ceil(q * (n - 1)), cum)])
            - dd_value(keys[arrayFirstIndex(c -> c > floor(q * (n - 1)), cum)])) AS dd_quantile
 SELECT
+    candidate,
     'latency'                                     AS report,
     m.1                                           AS metric,
     segment_key,
@@ -64,7 +68,7 @@ SELECT
     -- the histograms stay behind: what leaves this level is copied once per metric row below
     * EXCEPT (qe_base, qe_cand, qe_diff, n_lat_e, h_base, h_cand, h_diff, hb_keys, hb_cum, hc_keys, hc_cum, hd_keys, hd_cum),
     if({hist:UInt8}, '{"relative_accuracy":0.005}',
-       toJSONString(CAST(({sample_mod:UInt64}, n_ok), 'Tuple(sample_mod UInt64, n_total UInt64)'))) AS q_details,
+       toJSONString(CAST((sample_mod_of(candidate), n_ok), 'Tuple(sample_mod UInt64, n_total UInt64)'))) AS q_details,
     if({hist:UInt8}, 'quantile-log-histogram', 'quantile-exact-inclusive')                    AS q_method,
     if({hist:UInt8}, 'quantile-log-histogram-paired-difference', 'quantile-exact-inclusive-paired-difference') AS q_diff_method,
     if({hist:UInt8}, n_ok, n_lat_e)                                                           AS n_lat,
@@ -87,6 +91,7 @@ FROM
     -- as pair_rollups stores them), then each segment merges the combinations it covers, so no
     -- row is aggregated once per segment key.
     SELECT
+        candidate,
         seg.1                                                                   AS segment_key,
         seg.2                                                                   AS segment_value,
         countMerge(pairs_s)                                                     AS pairs,
@@ -104,6 +109,7 @@ FROM
     FROM
     (
         SELECT
+            candidate,
             segments,
             countState()                                                        AS pairs_s,
             countIfState(candidate_status = 'error')                            AS candidate_errors_s,
@@ -121,6 +127,7 @@ FROM
         FROM
         (
             SELECT
+                candidate,
                 -- the event's (key, value) for each requested segment key it has
                 arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), CAST(attributes, 'Array(Tuple(String, String))')) AS segments,
                 baseline_status,
@@ -128,17 +135,18 @@ FROM
                 baseline_latency_ms,
                 candidate_latency_ms,
                 baseline_status = 'ok' AND candidate_status = 'ok'    AS ok,
-                cityHash64(event_id) % {sample_mod:UInt64} = 0        AS sampled
+                cityHash64(event_id) % sample_mod_of(candidate) = 0   AS sampled
             FROM shadow_pairs FINAL
             WHERE experiment = {experiment:String}
-              AND candidate = {candidate:String}
+              AND candidate IN {candidates:Array(String)}
               -- [from, to) without the rolled hours [roll_from, roll_to)
               AND ((event_time >= {from:DateTime64(3)} AND event_time < {roll_from:DateTime64(3)})
                 OR (event_time >= {roll_to:DateTime64(3)} AND event_time < {to:DateTime64(3)}))
         )
-        GROUP BY segments
+        GROUP BY candidate, segments
         UNION ALL
         SELECT
+            candidate,
             arrayFilter(kv -> has({segment_keys:Array(String)}, kv.1), segments) AS segments,
             pairs_s,
             candidate_errors_s,
@@ -154,15 +162,16 @@ FROM
             lat_diff_hist_s                                                     AS h_diff_s
         FROM pair_rollups
         WHERE experiment = {experiment:String}
-          AND candidate = {candidate:String}
+          AND candidate IN {candidates:Array(String)}
           AND hour >= {roll_from:DateTime64(3)} AND hour < {roll_to:DateTime64(3)}
           -- the spans (hours or whole days) and versions the ledger names, from the comparator
           AND has(arrayZip({roll_spans:Array(UInt8)}, {roll_hours:Array(DateTime('UTC'))}, {roll_versions:Array(UInt64)}), (span_hours, hour, version))
     )
     ARRAY JOIN arrayConcat([('', '')], segments) AS seg
-    GROUP BY segment_key, segment_value
+    GROUP BY candidate, segment_key, segment_value
 ) AS agg
-FULL OUTER JOIN (SELECT '' AS segment_key, '' AS segment_value) AS overall USING (segment_key, segment_value)
+FULL OUTER JOIN (SELECT arrayJoin({candidates:Array(String)}) AS candidate, '' AS segment_key, '' AS segment_value) AS overall
+    USING (candidate, segment_key, segment_value)
 )
 )
 ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
@@ -182,4 +191,4 @@ ARRAY JOIN arrayFilter(r -> segment_key = '' OR r.3 > 0, arrayConcat(
          'quantile-ratio', q_details)
     ], range(1, 4)))
 )) AS m
-ORDER BY metric, segment_key, segment_value
+ORDER BY candidate, metric, segment_key, segment_value

@@ -362,6 +362,30 @@ describe('edge cases and the API', () => {
     }
   });
 
+  it('gives each candidate the same rows in the all-candidates statements as alone, sample and A/A noise included', async () => {
+    const opts = {
+      experiment: 'oracle',
+      from: main.from,
+      to: main.to,
+      segmentKeys: keys,
+      referenceWindow: reference,
+      // small enough that each candidate draws its own hash sample (its own sample_mod)
+      thresholds: { maxQuantileSample: 100, maxDriftSample: 100 },
+      runId: 'r',
+      now: () => 0,
+    };
+    const together = await runReport(ch, opts);
+    expect(together.map((r) => r.candidate)).toEqual(['cand-a', 'baseline-aa']);
+    const mods = new Set<unknown>();
+    for (const r of together) {
+      const [alone] = await runReport(ch, { ...opts, candidate: r.candidate });
+      expect(r.metrics.length).toBeGreaterThan(100);
+      expect(r).toEqual(alone);
+      mods.add(r.metrics.find((m) => m.metric === 'latency_p99_candidate' && m.segment_key === '')?.details.sample_mod);
+    }
+    expect([...mods].every((m) => typeof m === 'number' && m > 1)).toBe(true);
+  });
+
   it('samples deterministically for in-memory statistics and says so in n and details', async () => {
     const [report] = await runReport(ch, {
       experiment: 'oracle',

@@ -252,6 +252,15 @@ describe('pair roll-ups', () => {
     const output = small.find((m) => m.metric === 'ks' && m.segment_key === '' && m.details.feature === 'output_value');
     expect(output?.n).toBe(Number(expected?.n));
     expect(output?.details.sample_k).toBe(50);
+    // every candidate in one statement: each draws its own cut, as it does alone
+    const opts = { experiment: 'oracle', ...main, referenceWindow: reference, segmentKeys: keys, reports: ['drift' as const], thresholds: { maxDriftSample: 50 }, runId: 'r', now: () => 0 };
+    const together = await runReport(ch, opts);
+    expect(together.map((r) => r.candidate)).toEqual(['cand-a', 'baseline-aa']);
+    for (const r of together) {
+      const [alone] = await runReport(ch, { ...opts, candidate: r.candidate });
+      expect(r.metrics[0]?.details.sample).toBe('bottom-k-hash');
+      expect(r).toEqual(alone);
+    }
   });
 
   it('does not roll hours still inside the grace period', async () => {

@@ -3,6 +3,8 @@ import type { MetricRow, ReportKind } from './types.ts';
 
 /** A report query's row as the engine returns it (JSONEachRow; counts may be numbers or strings). */
 export interface RawMetricRow {
+  /** The candidate the row is about, in reports that take several in one statement. */
+  candidate?: string;
   report: string;
   metric: string;
   segment_key: string;

@@ -117,59 +117,46 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
 
   const runId = opts.runId ?? randomUUID();
   const createdAt = (opts.now ?? Date.now)();
-  const reports: Report[] = [];
-  // One candidate and one query at a time: each is a full scan on the same engine.
-  for (const c of candidates) {
-    const inWindow = Number(c.pairs_in_window);
-    const common = {
-      experiment: opts.experiment,
-      candidate: c.candidate,
-      from: timeParam(window.from),
-      to: timeParam(window.to),
-      segment_keys: segmentKeys,
-    };
-    const rows: MetricRow[] = [];
-    for (const kind of kinds) {
-      let params: Record<string, unknown>;
-      if (kind === 'agreement') {
-        params = {
-          ...common,
-          ...rollParams,
-          rel_threshold: thresholds.relThreshold,
-          abs_threshold: thresholds.absThreshold,
-          sample_mod: sampleModFor(inWindow, thresholds.maxQuantileSample),
-        };
-      } else if (kind === 'latency') {
-        params = { ...common, ...rollParams, sample_mod: sampleModFor(inWindow, thresholds.maxQuantileSample) };
-      } else {
-        params = {
-          ...common,
-          ...driftRollParams,
-          drift_k: Math.floor(thresholds.maxDriftSample),
-          ref_from: timeParam(reference.from),
-          ref_to: timeParam(reference.to),
-          drift_attribute: opts.driftAttribute ?? '',
-          ks_exact_max_product: Math.floor(thresholds.ksExactMaxProduct),
-          sample_mod: sampleModFor(inWindow + Number(c.pairs_in_reference), thresholds.maxDriftSample),
-        };
-      }
-      const raw = await queryRows<RawMetricRow>(ch, loadSql(`reports/${kind}.sql`), params);
-      for (const r of raw) {
-        const row = toMetricRow(r);
-        if (kind === 'drift') row.details = { ...row.details, reference_window: reference };
-        rows.push(row);
-      }
+  const names = candidates.map((c) => c.candidate);
+  const rowsOf = new Map<string, MetricRow[]>(names.map((n) => [n, []]));
+  const common = { experiment: opts.experiment, from: timeParam(window.from), to: timeParam(window.to), segment_keys: segmentKeys };
+  // One query per report for every candidate (planning one of these statements costs more than
+  // running it on roll-ups), one at a time: each is a scan on the same engine.
+  for (const kind of kinds) {
+    const params =
+      kind === 'drift'
+        ? {
+            ...driftRollParams,
+            drift_k: Math.floor(thresholds.maxDriftSample),
+            ref_from: timeParam(reference.from),
+            ref_to: timeParam(reference.to),
+            drift_attribute: opts.driftAttribute ?? '',
+            ks_exact_max_product: Math.floor(thresholds.ksExactMaxProduct),
+            sample_mods: candidates.map((c) => sampleModFor(Number(c.pairs_in_window) + Number(c.pairs_in_reference), thresholds.maxDriftSample)),
+          }
+        : {
+            ...rollParams,
+            sample_mods: candidates.map((c) => sampleModFor(Number(c.pairs_in_window), thresholds.maxQuantileSample)),
+            ...(kind === 'agreement' ? { rel_threshold: thresholds.relThreshold, abs_threshold: thresholds.absThreshold } : {}),
+          };
+    const raw = await queryRows<RawMetricRow>(ch, loadSql(`reports/${kind}.sql`), { ...common, candidates: names, ...params });
+    for (const r of raw) {
+      const rows = r.candidate === undefined ? undefined : rowsOf.get(r.candidate);
+      if (!rows) throw new UmbraError('STORE_QUERY_FAILED', `${kind}.sql returned a row for ${JSON.stringify(r.candidate)}, not one of ${JSON.stringify(names)}`);
+      const row = toMetricRow(r);
+      if (kind === 'drift') row.details = { ...row.details, reference_window: reference };
+      rows.push(row);
     }
-    reports.push({
-      runId,
-      experiment: opts.experiment,
-      candidate: c.candidate,
-      role: c.role === 'noise' ? 'noise' : 'candidate',
-      window,
-      createdAt,
-      metrics: adjustFamilies(rows, multiplicity),
-    });
   }
+  const reports: Report[] = candidates.map((c) => ({
+    runId,
+    experiment: opts.experiment,
+    candidate: c.candidate,
+    role: c.role === 'noise' ? 'noise' : 'candidate',
+    window,
+    createdAt,
+    metrics: adjustFamilies(rowsOf.get(c.candidate) ?? [], multiplicity),
+  }));
   return reports;
 }
 
