@@ -109,8 +109,6 @@ WITH
         GROUP BY candidate
         )
     ) AS cuts,
-    c -> cuts.2[indexOf(cuts.1, c)] AS t_cur_of,
-    c -> cuts.3[indexOf(cuts.1, c)] AS t_ref_of,
     c -> greatest({sample_mods:Array(UInt64)}[indexOf({candidates:Array(String)}, c)], 1) AS sample_mod_of,
     if({drift_attribute:String} = '', '', concat('attribute:', {drift_attribute:String})) AS attribute_feature,
     CAST([], 'Array(Float64)')                                      AS no_values,
@@ -269,8 +267,8 @@ FROM
                         SELECT
                             candidate,
                             segments,
-                            in_cur AND e.1 <= t_cur_of(candidate)                      AS in_cur,
-                            in_ref AND e.1 <= t_ref_of(candidate)                      AS in_ref,
+                            in_cur AND e.1 <= t_cur                                    AS in_cur,
+                            in_ref AND e.1 <= t_ref                                    AS in_ref,
                             e.2                                                        AS b_ok,
                             e.3                                                        AS ok,
                             e.4                                                        AS bv,
@@ -280,9 +278,9 @@ FROM
                             e.8                                                        AS baseline_latency_ms,
                             CAST(NULL, 'Nullable(Float64)')                            AS attr,
                             false                                                      AS has_attr
-                        FROM samples
+                        FROM (SELECT *, cuts.2[indexOf(cuts.1, candidate)] AS t_cur, cuts.3[indexOf(cuts.1, candidate)] AS t_ref FROM samples)
                         ARRAY JOIN sample AS e
-                        WHERE (in_cur AND e.1 <= t_cur_of(candidate)) OR (in_ref AND e.1 <= t_ref_of(candidate))
+                        WHERE (in_cur AND e.1 <= t_cur) OR (in_ref AND e.1 <= t_ref)
                     )
                     ARRAY JOIN arrayConcat([('', '')], segments) AS seg
                     GROUP BY candidate, segment_key, segment_value
