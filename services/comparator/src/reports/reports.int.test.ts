@@ -309,6 +309,9 @@ describe('edge cases and the API', () => {
     const empty = { from: t0 + oracle.windows.empty[0], to: t0 + oracle.windows.empty[1] };
     const reports = await runReport(ch, { experiment: 'oracle', from: empty.from, to: empty.to, segmentKeys: keys, driftAttribute: 'input_len' });
     expect(reports.map((r) => r.candidate).sort()).toEqual(['baseline-aa', 'cand-a']);
+    // a named candidate with no pair in either window is still known (from all its pairs)
+    const [named] = await runReport(ch, { experiment: 'oracle', candidate: 'cand-a', from: empty.from, to: empty.to, reports: ['agreement'] });
+    expect(named?.metrics.find((m) => m.metric === 'agreement_rate')?.n).toBe(0);
     for (const report of reports) {
       expect(report.metrics.length).toBeGreaterThan(10);
       for (const m of report.metrics) {

@@ -84,28 +84,37 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
   const refPlan = opts.useRollups === false ? noRollups(reference) : await rollupPlan(ch, opts.experiment, reference, segmentKeys);
   const rollParams = rollupParams(plan);
   const refRollParams = Object.fromEntries(Object.entries(rollupParams(refPlan)).map(([k, v]) => [`ref_${k}`, v]));
-  const known = await queryRows<CandidateRow>(ch, loadSql('reports/candidates.sql'), {
-    experiment: opts.experiment,
-    from: timeParam(window.from),
-    to: timeParam(window.to),
-    ref_from: timeParam(reference.from),
-    ref_to: timeParam(reference.to),
-    ...rollParams,
-    ...refRollParams,
-  });
+  const listCandidates = (allTime: boolean) =>
+    queryRows<CandidateRow>(ch, loadSql('reports/candidates.sql'), {
+      experiment: opts.experiment,
+      from: timeParam(window.from),
+      to: timeParam(window.to),
+      ref_from: timeParam(reference.from),
+      ref_to: timeParam(reference.to),
+      ...rollParams,
+      ...refRollParams,
+      all_time: allTime ? 1 : 0,
+    });
+  // The candidates with pairs in the windows; every one the experiment ever had (a full read of
+  // its pairs' candidate column) only when those do not name the candidate(s) to report.
+  const inWindows = await listCandidates(false);
   let candidates: CandidateRow[];
   if (opts.candidate !== undefined) {
-    candidates = known.filter((c) => c.candidate === opts.candidate);
+    candidates = inWindows.filter((c) => c.candidate === opts.candidate);
     if (candidates.length === 0) {
-      throw new UmbraError('NOT_FOUND', `experiment ${JSON.stringify(opts.experiment)} has no candidate ${JSON.stringify(opts.candidate)}`, {
-        context: { experiment: opts.experiment, candidate: opts.candidate, candidates: known.map((c) => c.candidate) },
-      });
+      const known = await listCandidates(true);
+      candidates = known.filter((c) => c.candidate === opts.candidate);
+      if (candidates.length === 0) {
+        throw new UmbraError('NOT_FOUND', `experiment ${JSON.stringify(opts.experiment)} has no candidate ${JSON.stringify(opts.candidate)}`, {
+          context: { experiment: opts.experiment, candidate: opts.candidate, candidates: known.map((c) => c.candidate) },
+        });
+      }
     }
   } else {
     // Candidates seen in the window; on an empty window every known one, so the caller still
     // gets reports that say n = 0.
-    const active = known.filter((c) => Number(c.pairs_in_window) > 0);
-    candidates = active.length > 0 ? active : known;
+    const active = inWindows.filter((c) => Number(c.pairs_in_window) > 0);
+    candidates = active.length > 0 ? active : await listCandidates(true);
   }
 
   // Drift with roll-ups draws bottom-k hash samples from stored states, which hold no event
