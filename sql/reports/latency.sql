@@ -72,9 +72,9 @@ SELECT
     if({hist:UInt8}, 'quantile-log-histogram', 'quantile-exact-inclusive')                    AS q_method,
     if({hist:UInt8}, 'quantile-log-histogram-paired-difference', 'quantile-exact-inclusive-paired-difference') AS q_diff_method,
     if({hist:UInt8}, n_ok, n_lat_e)                                                           AS n_lat,
-    if({hist:UInt8} AND n_ok > 0, [dd_quantile(hb_keys, hb_cum, n_ok, 0.5), dd_quantile(hb_keys, hb_cum, n_ok, 0.95), dd_quantile(hb_keys, hb_cum, n_ok, 0.99)], qe_base) AS q_base,
-    if({hist:UInt8} AND n_ok > 0, [dd_quantile(hc_keys, hc_cum, n_ok, 0.5), dd_quantile(hc_keys, hc_cum, n_ok, 0.95), dd_quantile(hc_keys, hc_cum, n_ok, 0.99)], qe_cand) AS q_cand,
-    if({hist:UInt8} AND n_ok > 0, [dd_quantile(hd_keys, hd_cum, n_ok, 0.5), dd_quantile(hd_keys, hd_cum, n_ok, 0.95), dd_quantile(hd_keys, hd_cum, n_ok, 0.99)], qe_diff) AS q_diff
+    if({hist:UInt8} AND n_ok > 0, arrayMap(q -> dd_quantile(hb_keys, hb_cum, n_ok, q), [0.5, 0.95, 0.99]), qe_base) AS q_base,
+    if({hist:UInt8} AND n_ok > 0, arrayMap(q -> dd_quantile(hc_keys, hc_cum, n_ok, q), [0.5, 0.95, 0.99]), qe_cand) AS q_cand,
+    if({hist:UInt8} AND n_ok > 0, arrayMap(q -> dd_quantile(hd_keys, hd_cum, n_ok, q), [0.5, 0.95, 0.99]), qe_diff) AS q_diff
 FROM
 (
 SELECT
