@@ -22,5 +22,5 @@ SELECT
     ifNull(jaccard, nan)                                                                 AS jaccard,
     toFloat64(has(diff_paths, '$.label') + 2 * has(diff_paths, '$.scores[0]') + 4 * has(diff_paths, '$.meta.ts')) AS paths
 FROM shadow_pairs FINAL
-WHERE experiment = 'bench'
+WHERE experiment = 'bench' AND event_time >= {start:DateTime64(3)}
 FORMAT RowBinary

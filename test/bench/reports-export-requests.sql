@@ -6,5 +6,5 @@ SELECT
     latency_ms,
     toFloat64(status = 'error')                                                          AS error
 FROM request_events FINAL
-WHERE model_name = 'bench-model'
+WHERE model_name = 'bench-model' AND event_time >= {start:DateTime64(3)}
 FORMAT RowBinary
