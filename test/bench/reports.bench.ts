@@ -117,21 +117,20 @@ async function benchSize(ch: ClickHouse, size: number, python: boolean): Promise
   // read every pair's candidate column to name the candidates it reports with n = 0.)
   const empty = start - 2 * DAY;
   const shift = { start: toDateTime64(start), shift: (start - empty) / 1000 };
-  await runStatement(
-    ch,
-    // (the REPLACE alias would shadow event_time in a WHERE at the same level)
-    `INSERT INTO shadow_pairs SELECT * REPLACE (event_time - toIntervalSecond({shift:UInt32}) AS event_time)
-     FROM (SELECT * FROM shadow_pairs WHERE experiment = 'bench' AND event_time >= {start:DateTime64(3)} AND event_time < {start:DateTime64(3)} + INTERVAL 1 HOUR
-           ORDER BY event_time LIMIT 1 BY candidate)`,
-    shift,
-  );
-  await runStatement(
-    ch,
-    `INSERT INTO request_events SELECT * REPLACE (event_time - toIntervalSecond({shift:UInt32}) AS event_time)
-     FROM (SELECT * FROM request_events WHERE model_name = 'bench-model' AND event_time >= {start:DateTime64(3)} AND event_time < {start:DateTime64(3)} + INTERVAL 1 HOUR
-           ORDER BY event_time LIMIT 1 BY arm)`,
-    shift,
-  );
+  const seeds = [
+    ['shadow_pairs', "experiment = 'bench'", 'candidate'],
+    ['request_events', "model_name = 'bench-model'", 'arm'],
+  ] as const;
+  for (const [table, stream, by] of seeds) {
+    await runStatement(
+      ch,
+      // (the REPLACE alias would shadow event_time in a WHERE at the same level)
+      `INSERT INTO ${table} SELECT * REPLACE (event_time - toIntervalSecond({shift:UInt32}) AS event_time)
+       FROM (SELECT * FROM ${table} WHERE ${stream} AND event_time >= {start:DateTime64(3)} AND event_time < {start:DateTime64(3)} + INTERVAL 1 HOUR
+             ORDER BY event_time LIMIT 1 BY ${by})`,
+      shift,
+    );
+  }
 
   // The raw path: every report reads shadow_pairs / request_events (what the comparator does
   // for windows with no rolled hours). Once: it is the slow "before".

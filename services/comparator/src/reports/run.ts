@@ -4,7 +4,7 @@ import { loadSql, queryRows, type ClickHouse } from '@umbra/core/clickhouse';
 import { experimentExists } from './experiments.ts';
 import { adjustFamilies } from './multiplicity.ts';
 import { checkName, checkSegmentKeys, checkWindow, resolveThresholds, sampleModFor, timeParam, type Window } from './params.ts';
-import { noRollups, REQUEST_ROLLUPS, rollupParams, rollupPlan } from './rollup.ts';
+import { noRollups, REQUEST_ROLLUPS, rollupParams, rollupPlan, type RollupPlan } from './rollup.ts';
 import { toMetricRow, type RawMetricRow } from './rows.ts';
 import type { MetricRow, Multiplicity, Report, ReportKind, ReportThresholds } from './types.ts';
 
@@ -50,6 +50,9 @@ interface CandidateRow {
 
 const PAIR_REPORTS: readonly PairReportKind[] = ['agreement', 'latency', 'drift'];
 
+/** rollupParams of the reference window's plan, named ref_* as the statements take them. */
+const refRollupParams = (plan: RollupPlan) => Object.fromEntries(Object.entries(rollupParams(plan)).map(([k, v]) => [`ref_${k}`, v]));
+
 /**
  * Runs the pair reports (agreement, latency, drift) for an experiment's candidates over
  * [from, to): one Report per candidate, the A/A noise candidate ('baseline-aa', role noise)
@@ -83,7 +86,7 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
   const plan = opts.useRollups === false ? noRollups(window) : await rollupPlan(ch, opts.experiment, window, segmentKeys);
   const refPlan = opts.useRollups === false ? noRollups(reference) : await rollupPlan(ch, opts.experiment, reference, segmentKeys);
   const rollParams = rollupParams(plan);
-  const refRollParams = Object.fromEntries(Object.entries(rollupParams(refPlan)).map(([k, v]) => [`ref_${k}`, v]));
+  const refRollParams = refRollupParams(refPlan);
   const listCandidates = (allTime: boolean) =>
     queryRows<CandidateRow>(ch, loadSql('reports/candidates.sql'), {
       experiment: opts.experiment,
@@ -122,7 +125,7 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
   const driftRollups = opts.driftAttribute === undefined && (plan.to > plan.from || refPlan.to > refPlan.from);
   const driftRollParams = driftRollups
     ? { ...rollParams, ...refRollParams, hist: 1 }
-    : { ...rollupParams(noRollups(window)), ...Object.fromEntries(Object.entries(rollupParams(noRollups(reference))).map(([k, v]) => [`ref_${k}`, v])) };
+    : { ...rollupParams(noRollups(window)), ...refRollupParams(noRollups(reference)) };
 
   const runId = opts.runId ?? randomUUID();
   const createdAt = (opts.now ?? Date.now)();
