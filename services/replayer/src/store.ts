@@ -1,5 +1,13 @@
 import type { RequestEvent } from '@umbra/core';
-import { encodeRows, insertEncoded, insertRows, requestEventEncoder, shadowPairEncoder, type ClickHouse, type RowEncoder } from '@umbra/core/clickhouse';
+import {
+  encodeNative,
+  insertEncoded,
+  insertRows,
+  requestEventEncoder,
+  shadowPairEncoder,
+  type ClickHouse,
+  type RowEncoder,
+} from '@umbra/core/clickhouse';
 import type { DeadLetter, PairWriter, StoreBatch } from './sink.ts';
 
 function deadLetterToRow(l: DeadLetter): Record<string, unknown> {
@@ -16,12 +24,12 @@ function deadLetterToRow(l: DeadLetter): Record<string, unknown> {
   };
 }
 
-/** A batch's rows encoded so far, ahead of its write. */
+/** A batch's rows encoded so far, ahead of its write: Native blocks, one per `stage`. */
 interface Staged {
   pairs: number;
-  pairsBody: string;
+  pairBlocks: Uint8Array[];
   events: number;
-  eventsBody: string;
+  eventBlocks: Uint8Array[];
   /** The request_events version column of the batch: when its first rows were staged. */
   ingestedAt: number;
   eventEncoder: RowEncoder<RequestEvent>;
@@ -44,15 +52,22 @@ export function createClickHouseWriter(ch: ClickHouse): PairWriter {
     let s = staged.get(batch);
     if (s === undefined) {
       const ingestedAt = Date.now();
-      s = { pairs: 0, pairsBody: '', events: 0, eventsBody: '', ingestedAt, eventEncoder: requestEventEncoder(ingestedAt) };
+      s = {
+        pairs: 0,
+        pairBlocks: [],
+        events: 0,
+        eventBlocks: [],
+        ingestedAt,
+        eventEncoder: requestEventEncoder(ingestedAt),
+      };
       staged.set(batch, s);
     }
     if (s.pairs < batch.pairs.length) {
-      s.pairsBody += encodeRows(batch.pairs.slice(s.pairs), shadowPairEncoder).body;
+      s.pairBlocks.push(encodeNative(batch.pairs.slice(s.pairs), shadowPairEncoder));
       s.pairs = batch.pairs.length;
     }
     if (s.events < batch.events.length) {
-      s.eventsBody += encodeRows(batch.events.slice(s.events), s.eventEncoder).body;
+      s.eventBlocks.push(encodeNative(batch.events.slice(s.events), s.eventEncoder));
       s.events = batch.events.length;
     }
     return s;
@@ -76,13 +91,35 @@ export function createClickHouseWriter(ch: ClickHouse): PairWriter {
         throw e;
       }
       if (s.pairs > 0) {
-        await insertEncoded(ch, 'shadow_pairs', { columns: shadowPairEncoder.columns, body: s.pairsBody, rows: s.pairs }, { dedupToken: `${token}:pairs`, optimizeOnInsert: false });
+        await insertEncoded(
+          ch,
+          'shadow_pairs',
+          {
+            columns: shadowPairEncoder.columns,
+            format: 'Native',
+            body: s.pairBlocks,
+            rows: s.pairs,
+          },
+          { dedupToken: `${token}:pairs`, optimizeOnInsert: false },
+        );
       }
       if (s.events > 0) {
-        await insertEncoded(ch, 'request_events', { columns: s.eventEncoder.columns, body: s.eventsBody, rows: s.events }, { dedupToken: `${token}:events`, optimizeOnInsert: false });
+        await insertEncoded(
+          ch,
+          'request_events',
+          {
+            columns: s.eventEncoder.columns,
+            format: 'Native',
+            body: s.eventBlocks,
+            rows: s.events,
+          },
+          { dedupToken: `${token}:events`, optimizeOnInsert: false },
+        );
       }
       if (batch.deadLetters.length) {
-        await insertRows(ch, 'dead_letters', batch.deadLetters.map(deadLetterToRow), { dedupToken: `${token}:dlq` });
+        await insertRows(ch, 'dead_letters', batch.deadLetters.map(deadLetterToRow), {
+          dedupToken: `${token}:dlq`,
+        });
       }
     },
   };

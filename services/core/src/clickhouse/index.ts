@@ -7,7 +7,7 @@ export {
 } from './client.ts';
 export { clickHouseErrorType, isClickHouseError, toStoreError } from './errors.ts';
 export {
-  encodeRows,
+  encodeNative,
   insertEncoded,
   insertRows,
   queryRows,
@@ -45,4 +45,5 @@ export {
   type RequestEventRow,
   type ShadowPairRow,
 } from './rows.ts';
+export { encodeNativeBlock, type NativeType } from './native.ts';
 export { loadSql, quoteString, splitStatements, SQL_DIR } from './sql.ts';

@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RequestEvent } from '../domain/events.ts';
 import type { UmbraError } from '../errors.ts';
 import { createClickHouse, type ClickHouse } from './client.ts';
 import { clickHouseErrorType } from './errors.ts';
-import { insertRows, queryRows, runStatement } from './io.ts';
+import { encodeNative, insertEncoded, insertRows, queryRows, runStatement } from './io.ts';
 import { migrate } from './migrate.ts';
-import { requestEventToRow, shadowPairToRow, toDateTime64 } from './rows.ts';
+import {
+  requestEventEncoder,
+  requestEventToRow,
+  shadowPairEncoder,
+  shadowPairToRow,
+  toDateTime64,
+} from './rows.ts';
 import { samplePair } from './test-fixtures.ts';
 
 let ch: ClickHouse;
@@ -33,6 +40,23 @@ function batch(n: number, replayedAt: number, output = '{"label":"fraud"}') {
       }),
     ),
   );
+}
+
+function sampleEvent(overrides: Partial<RequestEvent> = {}): RequestEvent {
+  return {
+    eventId: 'r-1',
+    eventTime: base,
+    model: { name: 'fraud', version: 'v1' },
+    arm: 'stable',
+    input: '{"amount":3}',
+    output: '{"label":"ok"}',
+    latencyMs: 4.5,
+    status: 'ok',
+    errorMessage: null,
+    attributes: { region: 'us' },
+    traceId: 'trace-1',
+    ...overrides,
+  };
 }
 
 async function count(sql: string, params: Record<string, unknown> = {}): Promise<number> {
@@ -144,21 +168,126 @@ describe('insertRows into shadow_pairs', () => {
   });
 });
 
+describe('insertEncoded as Native (the replayer path)', () => {
+  // Pairs that touch every column type: nulls, NaN and infinities, multi-byte and long strings
+  // (a String length past one VarUInt byte), empty and non-empty maps and arrays, a time far
+  // ahead (before-1970 times would fall to the tables' TTL; native.test.ts covers their bytes).
+  const long = 'ü'.repeat(200);
+  const pairs = [
+    samplePair({
+      eventId: 'n-0',
+      eventTime: base,
+      replayedAt: base + 1,
+      agree: true,
+      withinTolerance: true,
+    }),
+    samplePair({
+      eventId: 'n-1',
+      eventTime: base + 1_001,
+      replayedAt: base + 2,
+      attributes: {},
+      baselineOutput: null,
+      candidateOutput: long,
+      candidateError: 'timeout after 20 ms: "x"\n',
+      baselineValue: Number.NaN,
+      candidateValue: Number.POSITIVE_INFINITY,
+      absError: -0.5,
+      relError: 1e-300,
+      baselineRanking: ['a', 'b', long],
+      candidateRanking: [],
+      diffPaths: [],
+      baselineLatencyMs: Number.NaN,
+      role: 'noise',
+      served: 'candidate',
+      baselineError: 'refused',
+    }),
+    samplePair({
+      eventId: 'n-2',
+      eventTime: Date.UTC(2200, 0, 1, 0, 0, 0, 1),
+      replayedAt: base + 3,
+      attributes: { region: 'eu', client: "o'brien", ключ: long },
+    }),
+  ];
+
+  async function stored(table: string, order: string): Promise<Record<string, unknown>[]> {
+    return queryRows(ch, `SELECT * FROM ${table} ORDER BY ${order}`);
+  }
+
+  it('stores the same rows as the JSON path, value for value', async () => {
+    await insertRows(ch, 'shadow_pairs', pairs.map(shadowPairToRow));
+    const viaJson = await stored('shadow_pairs', 'event_id');
+    await runStatement(ch, 'TRUNCATE TABLE shadow_pairs');
+    // Two blocks in one insert, as the replayer stages them.
+    const blocks = [
+      encodeNative(pairs.slice(0, 1), shadowPairEncoder),
+      encodeNative(pairs.slice(1), shadowPairEncoder),
+    ];
+    await insertEncoded(ch, 'shadow_pairs', {
+      columns: shadowPairEncoder.columns,
+      format: 'Native',
+      body: blocks,
+      rows: 3,
+    });
+    const viaNative = await stored('shadow_pairs', 'event_id');
+    expect(viaNative).toEqual(viaJson);
+    expect(viaNative[1]).toMatchObject({
+      baseline_value: null,
+      candidate_value: null,
+      baseline_latency_ms: 0,
+      candidate_output: long,
+      baseline_output: null,
+    });
+    expect(viaNative[2]).toMatchObject({ event_time: '2200-01-01 00:00:00.001' });
+  });
+
+  it('stores a batch re-sent with the same dedup token once', async () => {
+    const body = [encodeNative(pairs, shadowPairEncoder)];
+    const encoded = {
+      columns: shadowPairEncoder.columns,
+      format: 'Native' as const,
+      body,
+      rows: pairs.length,
+    };
+    await insertEncoded(ch, 'shadow_pairs', encoded, {
+      dedupToken: 'native/0/0-2',
+      optimizeOnInsert: false,
+    });
+    await insertEncoded(ch, 'shadow_pairs', encoded, {
+      dedupToken: 'native/0/0-2',
+      optimizeOnInsert: false,
+    });
+    expect(await count('SELECT count() AS n FROM shadow_pairs')).toBe(3);
+    await insertEncoded(ch, 'shadow_pairs', encoded, {
+      dedupToken: 'native/0/3-5',
+      optimizeOnInsert: false,
+    });
+    expect(await count('SELECT count() AS n FROM shadow_pairs')).toBe(6);
+  });
+
+  it('writes request_events rows as requestEventToRow does', async () => {
+    const event = sampleEvent({
+      eventId: 'rn-1',
+      arm: 'canary',
+      output: null,
+      status: 'error',
+      errorMessage: 'boom',
+      traceId: null,
+    });
+    const encoder = requestEventEncoder(base + 10);
+    await insertEncoded(ch, 'request_events', {
+      columns: encoder.columns,
+      format: 'Native',
+      body: [encodeNative([event], encoder)],
+      rows: 1,
+    });
+    const rows = await queryRows(ch, "SELECT * FROM request_events WHERE event_id = 'rn-1'");
+    expect(rows).toEqual([requestEventToRow(event, base + 10)]);
+  });
+});
+
 describe('request_events', () => {
   it('collapses a re-ingested event to the latest ingestion', async () => {
-    const event = {
-      eventId: 'r-1',
-      eventTime: base,
-      model: { name: 'fraud', version: 'v1' },
-      arm: 'stable' as const,
-      input: '{"amount":3}',
-      output: '{"label":"ok"}',
-      latencyMs: 4.5,
-      status: 'ok' as const,
-      errorMessage: null,
-      attributes: { region: 'us' },
-      traceId: 'trace-1',
-    };
+    const event = sampleEvent({ eventId: 'r-1' });
     await insertRows(ch, 'request_events', [requestEventToRow(event, base + 10)]);
     await insertRows(ch, 'request_events', [
       requestEventToRow({ ...event, latencyMs: 9 }, base + 20),

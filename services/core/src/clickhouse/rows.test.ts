@@ -104,15 +104,24 @@ describe('requestEventToRow', () => {
   });
 });
 
+/** Positional values with DateTime64 columns (epoch ms) as *ToRow writes them. */
+function asText(types: readonly string[], values: unknown[]): unknown[] {
+  return values.map((v, i) => (types[i]!.startsWith('DateTime64') ? toDateTime64(v as number) : v));
+}
+
 describe('row encoders', () => {
-  it('give the values of *ToRow, in its column order', () => {
+  it('give the values of *ToRow, in its column order, times as epoch ms', () => {
     for (const pair of [
       samplePair(),
       samplePair({ agree: true, withinTolerance: false, candidateOutput: null }),
     ]) {
       const row = shadowPairToRow(pair);
       expect(shadowPairEncoder.columns).toEqual(Object.keys(row));
-      expect(shadowPairEncoder.values(pair)).toEqual(Object.values(row));
+      expect(shadowPairEncoder.types).toHaveLength(shadowPairEncoder.columns.length);
+      expect(asText(shadowPairEncoder.types, shadowPairEncoder.values(pair))).toEqual(
+        Object.values(row),
+      );
+      expect(shadowPairEncoder.values(pair)[4]).toBe(pair.eventTime);
     }
     const event: RequestEvent = {
       eventId: 'e1',
@@ -130,6 +139,7 @@ describe('row encoders', () => {
     const row = requestEventToRow(event, 1_700_000_001_000);
     const encoder = requestEventEncoder(1_700_000_001_000);
     expect(encoder.columns).toEqual(Object.keys(row));
-    expect(encoder.values(event)).toEqual(Object.values(row));
+    expect(encoder.types).toHaveLength(encoder.columns.length);
+    expect(asText(encoder.types, encoder.values(event))).toEqual(Object.values(row));
   });
 });

@@ -1,5 +1,6 @@
 import { UmbraError } from '../errors.ts';
 import type { RequestEvent, ShadowPair } from '../domain/events.ts';
+import type { NativeType } from './native.ts';
 
 const DAY_MS = 86_400_000;
 const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
@@ -13,7 +14,7 @@ let cachedDate = '';
  * is exact on every ClickHouse version; how a bare number is read depends on the column's
  * scale and the server's input settings.
  *
- * Called for every stored row, twice: the date part is formatted once per day (through Date,
+ * Called for every row inserted as JSON: the date part is formatted once per day (through Date,
  * which also checks the range), the time of day by arithmetic.
  */
 export function toDateTime64(epochMs: number): string {
@@ -40,13 +41,17 @@ export function toDateTime64(epochMs: number): string {
 }
 
 /**
- * How rows of one table are written: the columns, and each item's values in that order
- * (positional rows, JSONCompactEachRow). Skips the keyed row object of `*ToRow` on the hot path.
+ * How rows of one table are written: the columns, their types as a Native block declares them
+ * (see native.ts), and each item's values in that order, DateTime64 columns as epoch
+ * milliseconds. Skips the keyed row object of `*ToRow` on the hot path.
  */
 export interface RowEncoder<T> {
   readonly columns: readonly string[];
+  readonly types: readonly NativeType[];
   values(item: T): unknown[];
 }
+
+const DATETIME: NativeType = "DateTime64(3, 'UTC')";
 
 function flag(value: boolean): 0 | 1 {
   return value ? 1 : 0;
@@ -128,12 +133,48 @@ export const shadowPairEncoder: RowEncoder<ShadowPair> = {
     'served',
     'baseline_error',
   ] satisfies (keyof ShadowPairRow)[],
+  types: [
+    'String', // experiment
+    'String', // candidate
+    'String', // role
+    'String', // event_id
+    DATETIME, // event_time
+    'String', // arm
+    'String', // baseline_model
+    'String', // baseline_version
+    'Map(String, String)', // attributes
+    'String', // task
+    'Nullable(String)', // baseline_output
+    'Nullable(String)', // candidate_output
+    'Float64', // baseline_latency_ms
+    'Float64', // candidate_latency_ms
+    'String', // baseline_status
+    'String', // candidate_status
+    'Nullable(String)', // candidate_error
+    'UInt8', // agree
+    'Nullable(String)', // baseline_label
+    'Nullable(String)', // candidate_label
+    'Nullable(Float64)', // baseline_value
+    'Nullable(Float64)', // candidate_value
+    'Nullable(Float64)', // abs_error
+    'Nullable(Float64)', // rel_error
+    'Nullable(UInt8)', // within_tolerance
+    'Array(String)', // baseline_ranking
+    'Array(String)', // candidate_ranking
+    'Nullable(Float64)', // topk_overlap
+    'Nullable(Float64)', // jaccard
+    'Nullable(Float64)', // rbo
+    'Array(String)', // diff_paths
+    DATETIME, // replayed_at
+    'String', // served
+    'Nullable(String)', // baseline_error
+  ],
   values: (pair) => [
     pair.experiment,
     pair.candidate,
     pair.role,
     pair.eventId,
-    toDateTime64(pair.eventTime),
+    pair.eventTime,
     pair.arm,
     pair.baselineModel,
     pair.baselineVersion,
@@ -160,7 +201,7 @@ export const shadowPairEncoder: RowEncoder<ShadowPair> = {
     pair.jaccard,
     pair.rbo,
     pair.diffPaths,
-    toDateTime64(pair.replayedAt),
+    pair.replayedAt,
     pair.served,
     pair.baselineError,
   ],
@@ -199,14 +240,30 @@ const REQUEST_EVENT_COLUMNS = [
   'ingested_at',
 ] satisfies (keyof RequestEventRow)[];
 
+const REQUEST_EVENT_TYPES: readonly NativeType[] = [
+  'String', // event_id
+  DATETIME, // event_time
+  'String', // model_name
+  'String', // model_version
+  'String', // arm
+  'String', // input
+  'Nullable(String)', // output
+  'Float64', // latency_ms
+  'String', // status
+  'Nullable(String)', // error_message
+  'Map(String, String)', // attributes
+  'Nullable(String)', // trace_id
+  DATETIME, // ingested_at
+];
+
 /** request_events rows as positional values (see `requestEventToRow`), all stamped `ingestedAt`. */
 export function requestEventEncoder(ingestedAt: number): RowEncoder<RequestEvent> {
-  const ingested = toDateTime64(ingestedAt);
   return {
     columns: REQUEST_EVENT_COLUMNS,
+    types: REQUEST_EVENT_TYPES,
     values: (event) => [
       event.eventId,
-      toDateTime64(event.eventTime),
+      event.eventTime,
       event.model.name,
       event.model.version,
       event.arm,
@@ -217,15 +274,21 @@ export function requestEventEncoder(ingestedAt: number): RowEncoder<RequestEvent
       event.errorMessage,
       event.attributes,
       event.traceId,
-      ingested,
+      ingestedAt,
     ],
   };
 }
 
-/** A positional row as the keyed object of its columns (tests, fixtures, readable dumps). */
+/**
+ * A positional row as the keyed object of its columns (tests, fixtures, readable dumps, inserts
+ * as JSON), DateTime64 values as 'YYYY-MM-DD hh:mm:ss.SSS' UTC text.
+ */
 function keyed<R>(encoder: RowEncoder<never>, values: unknown[]): R {
   const row: Record<string, unknown> = {};
-  encoder.columns.forEach((column, i) => (row[column] = values[i]));
+  encoder.columns.forEach((column, i) => {
+    const v = values[i];
+    row[column] = encoder.types[i] === DATETIME ? toDateTime64(v as number) : v;
+  });
   return row as R;
 }
 
