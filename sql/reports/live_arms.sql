@@ -3,8 +3,10 @@
 -- canary report compares two of them (stable/canary, or blue/green during a blue-green preview).
 -- request_events are per model, not per experiment.
 -- One pair names the model: LIMIT 1 stops at the first one instead of scanning the window.
+-- Without a pair in the window the model is NULL and there are no rows (cast to String: an empty
+-- scalar subquery of a LowCardinality column is an error, INCORRECT_RESULT_OF_SCALAR_SUBQUERY).
 WITH (
-    SELECT baseline_model
+    SELECT CAST(baseline_model AS String)
     FROM shadow_pairs
     WHERE experiment = {experiment:String}
       AND served = 'baseline'

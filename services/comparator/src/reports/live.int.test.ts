@@ -30,6 +30,9 @@ describe('live arms', () => {
     expect(await liveArms(ch, { experiment: 'exp-canary', ...WINDOW })).toEqual({ model: 'scorer', stableArm: 'stable', canaryArm: 'canary' });
     expect(await liveArms(ch, { experiment: 'exp-preview', ...WINDOW })).toEqual({ model: 'ranker', stableArm: 'blue', canaryArm: 'green' });
     expect(await liveArms(ch, { experiment: 'exp-shadow', ...WINDOW })).toBeNull();
+    // No pair in the window (or no experiment): no model, no split, no error.
+    expect(await liveArms(ch, { experiment: 'exp-canary', from: WINDOW.to, to: WINDOW.to + 3_600_000 })).toBeNull();
+    expect(await liveArms(ch, { experiment: 'not-started', ...WINDOW })).toBeNull();
   });
 
   it("joins the canary report to the only candidate's report, with n, p and method on every row", async () => {
