@@ -66,7 +66,7 @@ interface SizeResult {
 }
 
 async function fullReport(ch: ClickHouse, start: number, useRollups: boolean, reports?: ('agreement' | 'latency' | 'drift')[]): Promise<Report[]> {
-  const pairReports = await runReport(ch, {
+  const pairReports = runReport(ch, {
     experiment: 'bench',
     from: start,
     to: start + DAY,
@@ -76,7 +76,9 @@ async function fullReport(ch: ClickHouse, start: number, useRollups: boolean, re
     ...(reports ? { reports } : {}),
   });
   if (reports) return pairReports;
-  return [...pairReports, await canaryReport(ch, start, useRollups)];
+  // As the comparator does (withLiveArms): the canary statement beside the pair reports'.
+  const [pairs, canary] = await Promise.all([pairReports, canaryReport(ch, start, useRollups)]);
+  return [...pairs, canary];
 }
 
 function canaryReport(ch: ClickHouse, start: number, useRollups: boolean): Promise<Report> {

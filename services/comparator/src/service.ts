@@ -201,8 +201,8 @@ export function createComparator(deps: ComparatorDeps): Comparator {
           emit('failure', { experiment, stage: 'rollup', error });
         }
       }
-      reports = await runReport(deps.ch, { experiment, from, to, segmentKeys });
-      // The live arms of the experiment's model (canary or blue-green preview), when split.
+      // The live arms of the experiment's model (canary or blue-green preview), when split; their
+      // request roll-up first, then their report beside the pair reports.
       const arms = await liveArms(deps.ch, { experiment, from, to });
       if (arms && deps.rollups !== false) {
         try {
@@ -213,7 +213,7 @@ export function createComparator(deps: ComparatorDeps): Comparator {
           emit('failure', { experiment, stage: 'rollup', error });
         }
       }
-      reports = await withLiveArms(deps.ch, reports, { experiment, from, to, segmentKeys, arms });
+      reports = await withLiveArms(deps.ch, runReport(deps.ch, { experiment, from, to, segmentKeys }), { experiment, from, to, segmentKeys, arms });
     } catch (error) {
       // A configured experiment whose replayer has not written a pair yet is not a failure.
       if (!isUmbraError(error, 'NOT_FOUND')) throw new StageError('query', error);

@@ -152,15 +152,18 @@ export function registerReport(program: Command): void {
         const segmentKeys = args.segmentKeys ?? (await discoverSegmentKeys(ch, { experiment: args.experiment, from: args.from, to: args.to }));
         let reports: Report[];
         try {
-          reports = await runReport(ch, {
+          const pairReports = runReport(ch, {
             experiment: args.experiment,
             ...(args.candidate ? { candidate: args.candidate } : {}),
             from: args.from,
             to: args.to,
             segmentKeys,
           });
-          // The live arms of the experiment's model, when its traffic was split in the window.
-          if (!args.candidate) reports = await withLiveArms(ch, reports, { experiment: args.experiment, from: args.from, to: args.to, segmentKeys });
+          // The live arms of the experiment's model, when its traffic was split in the window,
+          // computed beside the pair reports.
+          reports = args.candidate
+            ? await pairReports
+            : await withLiveArms(ch, pairReports, { experiment: args.experiment, from: args.from, to: args.to, segmentKeys });
         } catch (err) {
           // Name the candidates there are, so the next try is the right one.
           const candidates = isUmbraError(err, 'NOT_FOUND') ? err.context.candidates : undefined;

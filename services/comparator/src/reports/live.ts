@@ -36,7 +36,7 @@ export async function liveArms(ch: ClickHouse, opts: { experiment: string; from:
  */
 export async function withLiveArms(
   ch: ClickHouse,
-  reports: Report[],
+  pending: Report[] | Promise<Report[]>,
   opts: {
     experiment: string;
     from: number;
@@ -47,22 +47,31 @@ export async function withLiveArms(
     arms?: LiveArms | null;
   },
 ): Promise<Report[]> {
-  const arms = opts.arms === undefined ? await liveArms(ch, opts) : opts.arms;
-  if (arms === null) return reports;
+  let arms: LiveArms | null;
+  try {
+    arms = opts.arms === undefined ? await liveArms(ch, opts) : opts.arms;
+  } catch (error) {
+    // This failure is the one to report; the pair reports' own, if any, is not left unhandled.
+    Promise.resolve(pending).catch(() => undefined);
+    throw error;
+  }
+  if (arms === null) return pending;
+  // Given the pair reports still running, the live arms' statement runs beside them.
+  const [reports, live] = await Promise.all([
+    pending,
+    runCanaryReport(ch, {
+      experiment: opts.experiment,
+      model: arms.model,
+      stableArm: arms.stableArm,
+      canaryArm: arms.canaryArm,
+      from: opts.from,
+      to: opts.to,
+      segmentKeys: opts.segmentKeys,
+      ...(opts.useRollups === undefined ? {} : { useRollups: opts.useRollups }),
+    }),
+  ]);
   const candidates = reports.filter((r) => r.role === 'candidate');
   const only = candidates.length === 1 ? candidates[0] : undefined;
-  const live = await runCanaryReport(ch, {
-    experiment: opts.experiment,
-    candidate: only?.candidate ?? `${arms.model} (${arms.canaryArm} arm)`,
-    model: arms.model,
-    stableArm: arms.stableArm,
-    canaryArm: arms.canaryArm,
-    from: opts.from,
-    to: opts.to,
-    segmentKeys: opts.segmentKeys,
-    ...(opts.useRollups === undefined ? {} : { useRollups: opts.useRollups }),
-    ...(only ? { runId: only.runId } : {}),
-  });
-  if (!only) return [...reports, live];
+  if (!only) return [...reports, { ...live, candidate: `${arms.model} (${arms.canaryArm} arm)` }];
   return reports.map((r) => (r === only ? { ...r, metrics: [...r.metrics, ...live.metrics] } : r));
 }

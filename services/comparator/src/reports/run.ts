@@ -83,8 +83,10 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
     throw new UmbraError('NOT_FOUND', `experiment ${JSON.stringify(opts.experiment)} has no pairs`, { context: { experiment: opts.experiment } });
   }
   // The same rolled spans for every candidate: the ledger is per experiment.
-  const plan = opts.useRollups === false ? noRollups(window) : await rollupPlan(ch, opts.experiment, window, segmentKeys);
-  const refPlan = opts.useRollups === false ? noRollups(reference) : await rollupPlan(ch, opts.experiment, reference, segmentKeys);
+  const [plan, refPlan] =
+    opts.useRollups === false
+      ? [noRollups(window), noRollups(reference)]
+      : await Promise.all([rollupPlan(ch, opts.experiment, window, segmentKeys), rollupPlan(ch, opts.experiment, reference, segmentKeys)]);
   const rollParams = rollupParams(plan);
   const refRollParams = refRollupParams(refPlan);
   const listCandidates = (allTime: boolean) =>
@@ -132,34 +134,39 @@ export async function runReport(ch: ClickHouse, opts: RunReportOptions): Promise
   const names = candidates.map((c) => c.candidate);
   const rowsOf = new Map<string, MetricRow[]>(names.map((n) => [n, []]));
   const common = { experiment: opts.experiment, from: timeParam(window.from), to: timeParam(window.to), segment_keys: segmentKeys };
-  // One query per report for every candidate (planning one of these statements costs more than
-  // running it on roll-ups), one at a time: each is a scan on the same engine.
-  for (const kind of kinds) {
-    const params =
-      kind === 'drift'
-        ? {
-            ...driftRollParams,
-            drift_k: Math.floor(thresholds.maxDriftSample),
-            ref_from: timeParam(reference.from),
-            ref_to: timeParam(reference.to),
-            drift_attribute: opts.driftAttribute ?? '',
-            ks_exact_max_product: Math.floor(thresholds.ksExactMaxProduct),
-            sample_mods: candidates.map((c) => sampleModFor(Number(c.pairs_in_window) + Number(c.pairs_in_reference), thresholds.maxDriftSample)),
-          }
-        : {
-            ...rollParams,
-            sample_mods: candidates.map((c) => sampleModFor(Number(c.pairs_in_window), thresholds.maxQuantileSample)),
-            ...(kind === 'agreement' ? { rel_threshold: thresholds.relThreshold, abs_threshold: thresholds.absThreshold } : {}),
-          };
-    const raw = await queryRows<RawMetricRow>(ch, loadSql(`reports/${kind}.sql`), { ...common, candidates: names, ...params });
-    for (const r of raw) {
+  // One statement per report for every candidate (planning one of these statements costs more
+  // than running it on roll-ups), all started together: the engine runs them side by side, one
+  // core each (`ClickHouse.lease`), drift first as the longest. Rows are taken in report order.
+  const paramsOf = (kind: PairReportKind): Record<string, unknown> =>
+    kind === 'drift'
+      ? {
+          ...driftRollParams,
+          drift_k: Math.floor(thresholds.maxDriftSample),
+          ref_from: timeParam(reference.from),
+          ref_to: timeParam(reference.to),
+          drift_attribute: opts.driftAttribute ?? '',
+          ks_exact_max_product: Math.floor(thresholds.ksExactMaxProduct),
+          sample_mods: candidates.map((c) => sampleModFor(Number(c.pairs_in_window) + Number(c.pairs_in_reference), thresholds.maxDriftSample)),
+        }
+      : {
+          ...rollParams,
+          sample_mods: candidates.map((c) => sampleModFor(Number(c.pairs_in_window), thresholds.maxQuantileSample)),
+          ...(kind === 'agreement' ? { rel_threshold: thresholds.relThreshold, abs_threshold: thresholds.absThreshold } : {}),
+        };
+  const started = new Map<PairReportKind, Promise<RawMetricRow[]>>();
+  for (const kind of [...kinds].sort((a, b) => Number(b === 'drift') - Number(a === 'drift'))) {
+    started.set(kind, queryRows<RawMetricRow>(ch, loadSql(`reports/${kind}.sql`), { ...common, candidates: names, ...paramsOf(kind) }));
+  }
+  const results = await Promise.all(kinds.map((kind) => started.get(kind)!));
+  kinds.forEach((kind, i) => {
+    for (const r of results[i]!) {
       const rows = r.candidate === undefined ? undefined : rowsOf.get(r.candidate);
       if (!rows) throw new UmbraError('STORE_QUERY_FAILED', `${kind}.sql returned a row for ${JSON.stringify(r.candidate)}, not one of ${JSON.stringify(names)}`);
       const row = toMetricRow(r);
       if (kind === 'drift') row.details = { ...row.details, reference_window: reference };
       rows.push(row);
     }
-  }
+  });
   const reports: Report[] = candidates.map((c) => ({
     runId,
     experiment: opts.experiment,

@@ -63,6 +63,46 @@ describe('createClickHouse, embedded', () => {
     }
   });
 
+  it('leases each statement a session of its own, queueing in order when all are busy', async () => {
+    const ch = await createClickHouse({ dataDir: join(root, 'lease') });
+    try {
+      const held: unknown[] = [];
+      let release!: () => void;
+      const hold = new Promise<void>((resolve) => (release = resolve));
+      // Hold every session but one... then all of them.
+      const holders: Promise<void>[] = [];
+      for (let i = 0; i < 2; i++)
+        holders.push(
+          ch.lease(async (client) => {
+            held.push(client);
+            await hold;
+          }),
+        );
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(new Set(held).size).toBe(held.length);
+      const order: string[] = [];
+      // Sessions beyond the two held (on a machine with more cores) serve at once; the rest wait.
+      const waiting = ['a', 'b', 'c', 'd', 'e'].map((name) =>
+        ch.lease(async (client) => {
+          order.push(name);
+          held.push(client);
+        }),
+      );
+      release();
+      await Promise.all([...holders, ...waiting]);
+      expect(order).toEqual(['a', 'b', 'c', 'd', 'e']);
+      // Statements with parameters, run together on separate sessions, each get their own values.
+      const rows = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          queryRows<{ v: string; n: number }>(ch, 'SELECT {v:String} AS v, {n:UInt64} * 2 AS n', { v: `s${i}'\\`, n: i }),
+        ),
+      );
+      expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 6 }, (_, i) => ({ v: `s${i}'\\`, n: 2 * i })));
+    } finally {
+      await ch.close();
+    }
+  });
+
   it('refuses a second directory while one is open, and allows it once every handle is closed', async () => {
     const first = join(root, 'first');
     const second = join(root, 'second');

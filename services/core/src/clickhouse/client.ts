@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import {
   ClickHouseLogLevel,
@@ -37,9 +38,24 @@ export interface ClickHouse {
   /** For logs and CLI output, never with credentials, e.g. "embedded chDB 26.7 at ./.umbra/db". */
   readonly describe: string;
   readonly logger: Logger;
+  /**
+   * Runs `fn` on a session of its own, so statements started together run side by side: a
+   * server's client (its HTTP pool does that), or a free one of the embedded engine's sessions,
+   * waiting for one in the order asked when all are busy (chDB runs one statement at a time per
+   * session; see EMBEDDED_SESSIONS).
+   */
+  lease<T>(fn: (client: ClickHouseClient) => Promise<T>): Promise<T>;
   /** Idempotent. In embedded mode the engine stays up while other handles on it are open. */
   close(): Promise<void>;
 }
+
+/**
+ * Sessions per embedded handle: one per core, 2 to 4. Statements without query parameters on
+ * different sessions run in parallel in chDB (a report's statements are mostly planning, on one
+ * core each); parameterized ones run one at a time per process whatever the session, which is
+ * why io.ts binds parameters itself for the embedded engine.
+ */
+const EMBEDDED_SESSIONS = Math.min(4, Math.max(2, availableParallelism()));
 
 export const DEFAULT_DATA_DIR = './.umbra/db';
 const MEMORY = ':memory:';
@@ -165,6 +181,7 @@ async function openServer(
   let closed = false;
   return {
     client,
+    lease: (fn) => fn(client),
     mode: 'server',
     version,
     describe: `ClickHouse server ${majorMinor(version)} at ${shown}, database ${database}`,
@@ -203,10 +220,21 @@ async function openEmbedded(dataDir: string, logger: Logger): Promise<ClickHouse
   }
   if (key !== MEMORY) mkdirSync(key, { recursive: true });
 
-  let connection: ReturnType<typeof createChdbConnection>;
+  const clients: ClickHouseClient[] = [];
   try {
-    connection = createChdbConnection({ path: key });
+    for (let i = 0; i < EMBEDDED_SESSIONS; i++) {
+      // chDB ships @clickhouse/client-common's Connection type, the client its bundled copy of
+      // the same interface; they are the same contract under two names.
+      const connection = createChdbConnection({ path: key });
+      clients.push(
+        createClient({
+          connection: connection as unknown as ClickHouseClientConfigOptions['connection'],
+          log: clientLog(logger),
+        }),
+      );
+    }
   } catch (e) {
+    await Promise.all(clients.map((c) => c.close()));
     // Someone else in this process opened chDB directly, or the directory is unusable.
     throw new UmbraError(
       'STORE_CONFLICT',
@@ -221,12 +249,21 @@ async function openEmbedded(dataDir: string, logger: Logger): Promise<ClickHouse
   if (engine) engine.refs += 1;
   else engine = { key, shown: dataDir, refs: 1 };
 
-  // chDB ships @clickhouse/client-common's Connection type, the client its bundled copy of the
-  // same interface; they are the same contract under two names.
-  const client = createClient({
-    connection: connection as unknown as ClickHouseClientConfigOptions['connection'],
-    log: clientLog(logger),
-  });
+  const client = clients[0]!;
+  // A pool: a statement takes a free session or waits for the first one freed, so a long
+  // statement never queues behind another on a busy session while one is idle.
+  const free = [...clients];
+  const waiting: ((c: ClickHouseClient) => void)[] = [];
+  const lease = async <T>(fn: (c: ClickHouseClient) => Promise<T>): Promise<T> => {
+    const session = free.pop() ?? (await new Promise<ClickHouseClient>((resolve) => waiting.push(resolve)));
+    try {
+      return await fn(session);
+    } finally {
+      const next = waiting.shift();
+      if (next) next(session);
+      else free.push(session);
+    }
+  };
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -235,7 +272,7 @@ async function openEmbedded(dataDir: string, logger: Logger): Promise<ClickHouse
       engine.refs -= 1;
       if (engine.refs <= 0) engine = null;
     }
-    await client.close();
+    await Promise.all(clients.map((c) => c.close()));
   };
 
   let version: string;
@@ -247,6 +284,7 @@ async function openEmbedded(dataDir: string, logger: Logger): Promise<ClickHouse
   }
   return {
     client,
+    lease,
     mode: 'embedded',
     version,
     describe: `embedded chDB ${majorMinor(version)} at ${dataDir}`,

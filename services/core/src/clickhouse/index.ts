@@ -46,4 +46,4 @@ export {
   type ShadowPairRow,
 } from './rows.ts';
 export { encodeNativeBlock, type NativeType } from './native.ts';
-export { loadSql, quoteString, splitStatements, SQL_DIR } from './sql.ts';
+export { bindParams, loadSql, quoteString, splitStatements, SQL_DIR } from './sql.ts';

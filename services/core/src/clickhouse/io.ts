@@ -9,7 +9,7 @@ import type { ClickHouse } from './client.ts';
 import { toStoreError } from './errors.ts';
 import { encodeNativeBlock } from './native.ts';
 import type { RowEncoder } from './rows.ts';
-import { quoteString } from './sql.ts';
+import { bindParams, quoteString } from './sql.ts';
 
 export type QueryParams = Record<string, unknown>;
 
@@ -164,15 +164,35 @@ async function insertFromFile(
   }
 }
 
-/** Runs a SELECT with `{name:Type}` parameters and returns its rows (JSONEachRow). */
+/**
+ * A statement and its parameters as sent: a server gets them as query parameters; the embedded
+ * engine gets them bound into the text (see `bindParams`), so statements of different sessions
+ * can run side by side.
+ */
+function statement(
+  ch: ClickHouse,
+  sql: string,
+  params: QueryParams,
+): { query: string; query_params?: QueryParams } {
+  if (ch.mode === 'embedded')
+    return { query: Object.keys(params).length ? bindParams(sql, params) : sql };
+  return { query: sql, query_params: params };
+}
+
+/**
+ * Runs a SELECT with `{name:Type}` parameters and returns its rows (JSONEachRow). Calls made
+ * together run side by side (`ClickHouse.lease`).
+ */
 export async function queryRows<T = Record<string, unknown>>(
   ch: ClickHouse,
   sql: string,
   params: QueryParams = {},
 ): Promise<T[]> {
   try {
-    const rs = await ch.client.query({ query: sql, format: 'JSONEachRow', query_params: params });
-    return await rs.json<T>();
+    return await ch.lease(async (client) => {
+      const rs = await client.query({ ...statement(ch, sql, params), format: 'JSONEachRow' });
+      return rs.json<T>();
+    });
   } catch (e) {
     throw toStoreError(e, 'query failed', { sql: excerpt(sql) });
   }
@@ -185,7 +205,7 @@ export async function runStatement(
   params: QueryParams = {},
 ): Promise<void> {
   try {
-    await ch.client.command({ query: sql, query_params: params });
+    await ch.lease((client) => client.command(statement(ch, sql, params)));
   } catch (e) {
     throw toStoreError(e, 'statement failed', { sql: excerpt(sql) });
   }

@@ -33,29 +33,53 @@ export function loadSql(relPath: string): string {
   return text;
 }
 
+type Piece = { kind: 'code' | 'quoted' | 'comment' | 'param'; text: string };
+
+/** A `{name:Type}` query parameter; the type may hold quoted text, e.g. DateTime('UTC'). */
+const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*):((?:[^{}'"]|'[^']*')+)\}/y;
+
 /**
- * Splits a SQL script into statements at top-level `;`, dropping `--` and block comments
- * and never splitting inside '...' strings, "..." or `...` identifiers. chDB and the HTTP
- * interface each run one statement per call.
+ * A SQL text cut into code, quoted text ('...' strings, "..." and `...` identifiers, escapes and
+ * doubled quotes inside), comments (`--` to the end of the line, block comments) and query
+ * parameters, in order.
  */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let current = '';
+function pieces(sql: string): Piece[] {
+  const out: Piece[] = [];
+  let code = '';
+  const flush = (): void => {
+    if (code) out.push({ kind: 'code', text: code });
+    code = '';
+  };
   let i = 0;
   const n = sql.length;
   while (i < n) {
     const c = sql[i] as string;
     const next = sql[i + 1];
     if (c === '-' && next === '-') {
-      // A line comment; the newline is kept so line structure survives.
-      while (i < n && sql[i] !== '\n') i++;
+      let j = sql.indexOf('\n', i);
+      if (j === -1) j = n;
+      flush();
+      out.push({ kind: 'comment', text: sql.slice(i, j) });
+      i = j;
       continue;
     }
     if (c === '/' && next === '*') {
       const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? n : end + 2;
-      current += ' ';
+      const j = end === -1 ? n : end + 2;
+      flush();
+      out.push({ kind: 'comment', text: sql.slice(i, j) });
+      i = j;
       continue;
+    }
+    if (c === '{') {
+      PARAM.lastIndex = i;
+      const m = PARAM.exec(sql);
+      if (m) {
+        flush();
+        out.push({ kind: 'param', text: m[0] });
+        i += m[0].length;
+        continue;
+      }
     }
     if (c === "'" || c === '"' || c === '`') {
       let j = i + 1;
@@ -75,21 +99,90 @@ export function splitStatements(sql: string): string[] {
         }
         j++;
       }
-      current += sql.slice(i, j + 1);
+      flush();
+      out.push({ kind: 'quoted', text: sql.slice(i, j + 1) });
       i = j + 1;
       continue;
     }
-    if (c === ';') {
-      if (current.trim()) out.push(current.trim());
-      current = '';
-      i++;
+    code += c;
+    i++;
+  }
+  flush();
+  return out;
+}
+
+/**
+ * Splits a SQL script into statements at top-level `;`, dropping `--` and block comments
+ * and never splitting inside '...' strings, "..." or `...` identifiers. chDB and the HTTP
+ * interface each run one statement per call.
+ */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const piece of pieces(sql)) {
+    if (piece.kind === 'comment') {
+      // A line comment's newline stays (it is not part of the piece); a block comment is a space.
+      if (piece.text.startsWith('/*')) current += ' ';
       continue;
     }
-    current += c;
-    i++;
+    if (piece.kind !== 'code') {
+      current += piece.text;
+      continue;
+    }
+    const parts = piece.text.split(';');
+    current += parts[0];
+    for (const part of parts.slice(1)) {
+      if (current.trim()) out.push(current.trim());
+      current = part;
+    }
   }
   if (current.trim()) out.push(current.trim());
   return out;
+}
+
+/** A JS value as a ClickHouse literal (the value a query parameter would carry). */
+function literal(value: unknown, name: string): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return quoteString(value);
+  if (typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return 'nan';
+    if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+    return String(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => literal(v, name)).join(', ')}]`;
+  throw new UmbraError('BAD_ARGUMENT', `query parameter ${name}: cannot bind a ${typeof value}`);
+}
+
+const DECIMAL_SECONDS = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * The statement with its `{name:Type}` parameters replaced by `_CAST(literal, 'Type')`, the form
+ * ClickHouse itself substitutes them in, outside strings and comments. For the embedded engine:
+ * chDB runs every parameterized statement of the process one at a time (its parameter binding is
+ * not safe across sessions), and literal statements side by side on separate sessions.
+ * A DateTime64 given as decimal epoch seconds ('1700000000.123', as `timeParam` writes it) goes
+ * through Decimal, exact, as the parameter's own parsing reads it.
+ */
+export function bindParams(sql: string, params: Record<string, unknown>): string {
+  return pieces(sql)
+    .map((piece) => {
+      if (piece.kind !== 'param') return piece.text;
+      PARAM.lastIndex = 0;
+      const [, name, type] = PARAM.exec(piece.text) as RegExpExecArray;
+      if (!(name! in params))
+        throw new UmbraError('BAD_ARGUMENT', `query parameter ${name} (${type}) has no value`, {
+          context: { parameter: name },
+        });
+      const value = params[name!];
+      const lit =
+        type!.startsWith('DateTime64') && typeof value === 'string' && DECIMAL_SECONDS.test(value)
+          ? `_CAST(${quoteString(value)}, 'Decimal128(9)')`
+          : literal(value, name!);
+      return `_CAST(${lit}, ${quoteString(type!)})`;
+    })
+    .join('');
 }
 
 /** Quotes a value as a ClickHouse string literal; for the few places (SETTINGS) that take no parameters. */
