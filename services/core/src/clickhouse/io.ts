@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { drainStream } from '@clickhouse/client';
+import { drainStream, type ClickHouseClient } from '@clickhouse/client';
 import { UmbraError } from '../errors.ts';
 import type { ClickHouse } from './client.ts';
 import { toStoreError } from './errors.ts';
@@ -107,19 +107,21 @@ export async function insertEncoded(
   }
   const into = `INSERT INTO ${table} (${encoded.columns.map((c) => `\`${c}\``).join(', ')})`;
   try {
-    if (encoded.format === 'Native' && ch.mode === 'embedded' && typeof encoded.body !== 'string') {
-      await insertFromFile(ch, into, settings, encoded.body);
-    } else {
+    const { body } = encoded;
+    await ch.lease(async (client) => {
+      if (encoded.format === 'Native' && ch.mode === 'embedded' && typeof body !== 'string') {
+        await insertFromFile(client, into, settings, body);
+        return;
+      }
       // With an explicit column list JSONCompactEachRow parses about twice as fast as rows
       // that repeat their keys (chDB 26.7: 20 000 pairs 2.7 s -> 1.25 s).
-      const body = typeof encoded.body === 'string' ? [encoded.body] : encoded.body;
-      const result = await ch.client.exec({
+      const result = await client.exec({
         query: `${into} SETTINGS ${settings.join(', ')} FORMAT ${encoded.format}`,
-        values: Readable.from(body),
+        values: Readable.from(typeof body === 'string' ? [body] : body),
       });
       // Consume the (empty) response so the HTTP socket goes back to the pool.
       await drainStream(result.stream);
-    }
+    });
   } catch (e) {
     throw toStoreError(e, `inserting ${encoded.rows} rows into ${table}`, {
       table,
@@ -141,7 +143,7 @@ let insertSeq = 0;
  * which converts to the table's types and deduplicates by token as the inline form does.
  */
 async function insertFromFile(
-  ch: ClickHouse,
+  client: ClickHouseClient,
   into: string,
   settings: readonly string[],
   blocks: readonly Uint8Array[],
@@ -154,7 +156,7 @@ async function insertFromFile(
   const file = join(insertDir, `${++insertSeq}.native`);
   await writeFile(file, blocks);
   try {
-    await ch.client.command({
+    await client.command({
       // Every insert has its own file, so nothing cached by path can be stale; the cache is
       // off all the same.
       query: `${into} SETTINGS ${[...settings, 'schema_inference_use_cache_for_file = 0'].join(', ')} SELECT * FROM file(${quoteString(file)}, Native)`,
