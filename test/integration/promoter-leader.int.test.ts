@@ -138,12 +138,15 @@ describe('leader election through the umbra-promoter consumer group', () => {
     expect(new Set(after.map((d) => d.decided_by))).toEqual(new Set([`promoter-${standby}`]));
     // One evaluation after another, no two promoters writing the same step: the count never repeats.
     expect(all.map((d) => d.evaluation)).toEqual(all.map((_, i) => i + 1));
-    const s = await promoters[standby].status(ROLLOUT);
-    expect(s!.state).toMatchObject({
-      phase: 'shadow',
-      evaluations: all.length,
-      lastDecision: 'continue',
+    // The leader appends a decision, then writes the state: a read between the two sees the
+    // state one evaluation behind (statements run side by side, as on a server). Wait for the
+    // state to count every decision read above; it goes on from there.
+    const s = await waitFor('the state to count every decision', async () => {
+      const status = await promoters[standby].status(ROLLOUT);
+      return status !== null && status !== undefined && status.state.evaluations >= all.length ? status : false;
     });
-    expect(s!.updatedBy).toBe(`promoter-${standby}`);
+    expect(s.state).toMatchObject({ phase: 'shadow', lastDecision: 'continue' });
+    expect((await deciders()).map((d) => d.evaluation)).toContain(s.state.evaluations);
+    expect(s.updatedBy).toBe(`promoter-${standby}`);
   });
 });
