@@ -90,32 +90,41 @@ export function createClickHouseWriter(ch: ClickHouse): PairWriter {
         staged.delete(batch);
         throw e;
       }
+      // Pairs and events are independent inserts, each with its own token: side by side on the
+      // engine's sessions. Both settle before the write does, so a retry never overlaps one.
+      const inserts: Promise<unknown>[] = [];
       if (s.pairs > 0) {
-        await insertEncoded(
-          ch,
-          'shadow_pairs',
-          {
-            columns: shadowPairEncoder.columns,
-            format: 'Native',
-            body: s.pairBlocks,
-            rows: s.pairs,
-          },
-          { dedupToken: `${token}:pairs`, optimizeOnInsert: false },
+        inserts.push(
+          insertEncoded(
+            ch,
+            'shadow_pairs',
+            {
+              columns: shadowPairEncoder.columns,
+              format: 'Native',
+              body: s.pairBlocks,
+              rows: s.pairs,
+            },
+            { dedupToken: `${token}:pairs`, optimizeOnInsert: false },
+          ),
         );
       }
       if (s.events > 0) {
-        await insertEncoded(
-          ch,
-          'request_events',
-          {
-            columns: s.eventEncoder.columns,
-            format: 'Native',
-            body: s.eventBlocks,
-            rows: s.events,
-          },
-          { dedupToken: `${token}:events`, optimizeOnInsert: false },
+        inserts.push(
+          insertEncoded(
+            ch,
+            'request_events',
+            {
+              columns: s.eventEncoder.columns,
+              format: 'Native',
+              body: s.eventBlocks,
+              rows: s.events,
+            },
+            { dedupToken: `${token}:events`, optimizeOnInsert: false },
+          ),
         );
       }
+      const failed = (await Promise.allSettled(inserts)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
       if (batch.deadLetters.length) {
         await insertRows(ch, 'dead_letters', batch.deadLetters.map(deadLetterToRow), {
           dedupToken: `${token}:dlq`,
