@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RequestEvent } from '../domain/events.ts';
 import type { UmbraError } from '../errors.ts';
@@ -262,6 +264,10 @@ describe('insertEncoded as Native (the replayer path)', () => {
       optimizeOnInsert: false,
     });
     expect(await count('SELECT count() AS n FROM shadow_pairs')).toBe(6);
+    // Each insert's file is gone once inserted.
+    expect(
+      readdirSync(tmpdir()).filter((f) => f.startsWith(`umbra-insert-${process.pid}-`)),
+    ).toEqual([]);
   });
 
   it('writes request_events rows as requestEventToRow does', async () => {

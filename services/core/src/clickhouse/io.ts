@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -132,14 +132,18 @@ export async function insertEncoded(
   return { rows: encoded.rows };
 }
 
-let insertDir: string | null = null;
+// Insert files of this process: pid and a random tag (pids are reused), then a sequence.
+const insertPrefix = join(
+  tmpdir(),
+  `umbra-insert-${process.pid}-${randomBytes(4).toString('hex')}-`,
+);
 let insertSeq = 0;
 
 /**
  * chDB takes an INSERT's data inline, appended to the statement's text, and reads it there at
  * ~10 ns a byte before any parsing (chDB 26.7: 18 MB of one String column 170-320 ms inline,
  * 27 ms from a file), and text only. So the embedded engine reads a Native body from a file
- * of this process's own temporary directory: `INSERT ... SELECT * FROM file(path, Native)`,
+ * in the temp directory, removed once inserted: `INSERT ... SELECT * FROM file(path, Native)`,
  * which converts to the table's types and deduplicates by token as the inline form does.
  */
 async function insertFromFile(
@@ -148,14 +152,9 @@ async function insertFromFile(
   settings: readonly string[],
   blocks: readonly Uint8Array[],
 ): Promise<void> {
-  if (insertDir === null) {
-    const dir = await mkdtemp(join(tmpdir(), 'umbra-insert-'));
-    insertDir = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  const file = join(insertDir, `${++insertSeq}.native`);
-  await writeFile(file, blocks);
+  const file = `${insertPrefix}${++insertSeq}.native`;
   try {
+    await writeFile(file, blocks);
     await client.command({
       // Every insert has its own file, so nothing cached by path can be stale; the cache is
       // off all the same.
