@@ -92,37 +92,28 @@ export function createClickHouseWriter(ch: ClickHouse): PairWriter {
       }
       // Pairs and events are independent inserts, each with its own token: side by side on the
       // engine's sessions. Both settle before the write does, so a retry never overlaps one.
+      const insert = (
+        table: string,
+        columns: readonly string[],
+        body: Uint8Array[],
+        rows: number,
+        part: string,
+      ) =>
+        insertEncoded(
+          ch,
+          table,
+          { columns, format: 'Native', body, rows },
+          { dedupToken: `${token}:${part}`, optimizeOnInsert: false },
+        );
       const inserts: Promise<unknown>[] = [];
-      if (s.pairs > 0) {
+      if (s.pairs > 0)
         inserts.push(
-          insertEncoded(
-            ch,
-            'shadow_pairs',
-            {
-              columns: shadowPairEncoder.columns,
-              format: 'Native',
-              body: s.pairBlocks,
-              rows: s.pairs,
-            },
-            { dedupToken: `${token}:pairs`, optimizeOnInsert: false },
-          ),
+          insert('shadow_pairs', shadowPairEncoder.columns, s.pairBlocks, s.pairs, 'pairs'),
         );
-      }
-      if (s.events > 0) {
+      if (s.events > 0)
         inserts.push(
-          insertEncoded(
-            ch,
-            'request_events',
-            {
-              columns: s.eventEncoder.columns,
-              format: 'Native',
-              body: s.eventBlocks,
-              rows: s.events,
-            },
-            { dedupToken: `${token}:events`, optimizeOnInsert: false },
-          ),
+          insert('request_events', s.eventEncoder.columns, s.eventBlocks, s.events, 'events'),
         );
-      }
       const failed = (await Promise.allSettled(inserts)).find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       if (batch.deadLetters.length) {

@@ -33,7 +33,9 @@ export function loadSql(relPath: string): string {
   return text;
 }
 
-type Piece = { kind: 'code' | 'quoted' | 'comment' | 'param'; text: string };
+type Piece =
+  | { kind: 'code' | 'quoted' | 'comment'; text: string }
+  | { kind: 'param'; text: string; name: string; type: string };
 
 /** A `{name:Type}` query parameter; the type may hold quoted text, e.g. DateTime('UTC'). */
 const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*):((?:[^{}'"]|'[^']*')+)\}/y;
@@ -45,12 +47,12 @@ const PARAM = /\{([A-Za-z_][A-Za-z0-9_]*):((?:[^{}'"]|'[^']*')+)\}/y;
  */
 function pieces(sql: string): Piece[] {
   const out: Piece[] = [];
-  let code = '';
-  const flush = (): void => {
-    if (code) out.push({ kind: 'code', text: code });
-    code = '';
-  };
+  // Code runs from `from` to the next piece of another kind.
+  let from = 0;
   let i = 0;
+  const flush = (): void => {
+    if (i > from) out.push({ kind: 'code', text: sql.slice(from, i) });
+  };
   const n = sql.length;
   while (i < n) {
     const c = sql[i] as string;
@@ -60,7 +62,7 @@ function pieces(sql: string): Piece[] {
       if (j === -1) j = n;
       flush();
       out.push({ kind: 'comment', text: sql.slice(i, j) });
-      i = j;
+      i = from = j;
       continue;
     }
     if (c === '/' && next === '*') {
@@ -68,7 +70,7 @@ function pieces(sql: string): Piece[] {
       const j = end === -1 ? n : end + 2;
       flush();
       out.push({ kind: 'comment', text: sql.slice(i, j) });
-      i = j;
+      i = from = j;
       continue;
     }
     if (c === '{') {
@@ -76,8 +78,8 @@ function pieces(sql: string): Piece[] {
       const m = PARAM.exec(sql);
       if (m) {
         flush();
-        out.push({ kind: 'param', text: m[0] });
-        i += m[0].length;
+        out.push({ kind: 'param', text: m[0], name: m[1]!, type: m[2]! });
+        i = from = i + m[0].length;
         continue;
       }
     }
@@ -101,10 +103,9 @@ function pieces(sql: string): Piece[] {
       }
       flush();
       out.push({ kind: 'quoted', text: sql.slice(i, j + 1) });
-      i = j + 1;
+      i = from = j + 1;
       continue;
     }
-    code += c;
     i++;
   }
   flush();
@@ -169,18 +170,17 @@ export function bindParams(sql: string, params: Record<string, unknown>): string
   return pieces(sql)
     .map((piece) => {
       if (piece.kind !== 'param') return piece.text;
-      PARAM.lastIndex = 0;
-      const [, name, type] = PARAM.exec(piece.text) as RegExpExecArray;
-      if (!(name! in params))
+      const { name, type } = piece;
+      if (!(name in params))
         throw new UmbraError('BAD_ARGUMENT', `query parameter ${name} (${type}) has no value`, {
           context: { parameter: name },
         });
-      const value = params[name!];
+      const value = params[name];
       const lit =
-        type!.startsWith('DateTime64') && typeof value === 'string' && DECIMAL_SECONDS.test(value)
+        type.startsWith('DateTime64') && typeof value === 'string' && DECIMAL_SECONDS.test(value)
           ? `_CAST(${quoteString(value)}, 'Decimal128(9)')`
-          : literal(value, name!);
-      return `_CAST(${lit}, ${quoteString(type!)})`;
+          : literal(value, name);
+      return `_CAST(${lit}, ${quoteString(type)})`;
     })
     .join('');
 }
