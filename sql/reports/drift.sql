@@ -321,4 +321,7 @@ ORDER BY candidate, metric, segment_key, segment_value, details
 -- The planner would merge every level's expressions into one, and short-circuit if() would then
 -- evaluate ks_d's array expressions a second time inside the branch of ks_p_asymp (and so on for
 -- every if() around a statistic): measured 1.5 s instead of 0.6 s per candidate at 20 000 samples.
-SETTINGS query_plan_merge_expressions = 0
+-- optimize_and_compare_chain = 0: that analyzer pass derives extra constant comparisons from
+-- the AND chains of the time filters; on this statement it cost 50-80 ms of planning per run
+-- (near-empty window, chDB 26.7) and adds no filter the ranges do not already state.
+SETTINGS query_plan_merge_expressions = 0, optimize_and_compare_chain = 0
