@@ -195,4 +195,7 @@ ORDER BY candidate, metric, segment_key, segment_value
 -- optimize_and_compare_chain = 0: that analyzer pass derives extra constant comparisons from
 -- the AND chains of the time filters; on this statement it cost 50-80 ms of planning per run
 -- (near-empty window, chDB 26.7) and adds no filter the ranges do not already state.
-SETTINGS optimize_and_compare_chain = 0
+-- compile_expressions = 0: the third run of the same statement (same window) JIT-compiles its
+-- expressions with LLVM, ~1 s of CPU at once that stalled the whole report set (0.8 s -> 2 s);
+-- on roll-ups there is too little data for compiled code to win that back.
+SETTINGS optimize_and_compare_chain = 0, compile_expressions = 0
