@@ -199,10 +199,7 @@ FROM
                 -- numeric features: reference deciles
                 if(n_ref = 0, CAST([], 'Array(Float64)'),
                    arrayReduce('quantilesExactInclusive(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)', ref_values)) AS edges,
-                -- the merged sorted sample, and which side each value came from: one sort of
-                -- (value, side) pairs by value (sorting values and sides separately is two sorts)
-                arraySort(x -> x.1, arrayZip(arrayConcat(ref_values, cur_values),
-                    arrayConcat(arrayWithConstant(length(ref_values), toUInt8(0)), arrayWithConstant(length(cur_values), toUInt8(1))))) AS merged,
+                -- the merged sorted sample, and which side each value came from
                 merged.1                                                              AS merged_values,
                 merged.2                                                              AS merged_sides,
                 -- KS is for numeric features only (categorical rows have counts, no values)
@@ -226,7 +223,11 @@ FROM
                     f.5                                                                       AS ref_cats,
                     f.6                                                                       AS cur_cats,
                     if(categorical, arraySum(ref_cats.2), length(ref_values))                 AS n_ref,
-                    if(categorical, arraySum(cur_cats.2), length(cur_values))                 AS n_cur
+                    if(categorical, arraySum(cur_cats.2), length(cur_values))                 AS n_cur,
+                    -- one sort of (value, side) pairs by value (sorting values and sides apart is
+                    -- two sorts); a level below its two uses, which would each copy it
+                    arraySort(x -> x.1, arrayZip(arrayConcat(ref_values, cur_values),
+                        arrayConcat(arrayWithConstant(length(ref_values), toUInt8(0)), arrayWithConstant(length(cur_values), toUInt8(1))))) AS merged
                 FROM
                 (
                     -- Two levels, as agreement.sql: the samples are collected once per candidate and
